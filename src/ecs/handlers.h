@@ -1,0 +1,45 @@
+/* ECS action handlers, one group per resource file (see src/ecs/api.c for the table). All
+ * follow the api_handler_fn contract in aws/api.h. */
+#pragma once
+#include "aws/api.h"
+
+/* clusters.c */
+int ecs_create_cluster(struct api_ctx *ctx, json_t *in, json_t **ret_out, struct wh_err *err);
+int ecs_describe_clusters(struct api_ctx *ctx, json_t *in, json_t **ret_out, struct wh_err *err);
+int ecs_list_clusters(struct api_ctx *ctx, json_t *in, json_t **ret_out, struct wh_err *err);
+int ecs_update_cluster(struct api_ctx *ctx, json_t *in, json_t **ret_out, struct wh_err *err);
+int ecs_update_cluster_settings(struct api_ctx *ctx, json_t *in, json_t **ret_out,
+                                struct wh_err *err);
+int ecs_put_cluster_capacity_providers(struct api_ctx *ctx, json_t *in, json_t **ret_out,
+                                       struct wh_err *err);
+int ecs_delete_cluster(struct api_ctx *ctx, json_t *in, json_t **ret_out, struct wh_err *err);
+
+/* taskdefs.c */
+int ecs_register_task_definition(struct api_ctx *ctx, json_t *in, json_t **ret_out,
+                                 struct wh_err *err);
+int ecs_describe_task_definition(struct api_ctx *ctx, json_t *in, json_t **ret_out,
+                                 struct wh_err *err);
+int ecs_list_task_definitions(struct api_ctx *ctx, json_t *in, json_t **ret_out,
+                              struct wh_err *err);
+int ecs_list_task_definition_families(struct api_ctx *ctx, json_t *in, json_t **ret_out,
+                                      struct wh_err *err);
+int ecs_deregister_task_definition(struct api_ctx *ctx, json_t *in, json_t **ret_out,
+                                   struct wh_err *err);
+int ecs_delete_task_definitions(struct api_ctx *ctx, json_t *in, json_t **ret_out,
+                                struct wh_err *err);
+
+/* tags.c */
+int ecs_tag_resource(struct api_ctx *ctx, json_t *in, json_t **ret_out, struct wh_err *err);
+int ecs_untag_resource(struct api_ctx *ctx, json_t *in, json_t **ret_out, struct wh_err *err);
+int ecs_list_tags_for_resource(struct api_ctx *ctx, json_t *in, json_t **ret_out,
+                               struct wh_err *err);
+
+/* account_settings.c */
+int ecs_list_account_settings(struct api_ctx *ctx, json_t *in, json_t **ret_out,
+                              struct wh_err *err);
+int ecs_put_account_setting(struct api_ctx *ctx, json_t *in, json_t **ret_out,
+                            struct wh_err *err);
+int ecs_put_account_setting_default(struct api_ctx *ctx, json_t *in, json_t **ret_out,
+                                    struct wh_err *err);
+int ecs_delete_account_setting(struct api_ctx *ctx, json_t *in, json_t **ret_out,
+                               struct wh_err *err);

@@ -1,0 +1,8 @@
+#include "store/schema.h"
+
+#include <stddef.h>
+
+const struct store_schema *const store_schemas[] = {
+    &store_schema_ecs,
+    NULL,
+};
