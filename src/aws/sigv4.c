@@ -58,8 +58,8 @@ static char to_lower(char c) { return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a
 
 static bool is_unreserved(unsigned char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_' || c == '.' || c == '~';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.' || c == '~';
 }
 
 static int hex_value(char c)
@@ -273,8 +273,7 @@ static bool name_eq(const char *a, const char *b, size_t blen)
 }
 
 /* Number of headers named `name` (any case); the first one's value in *ret_value. */
-static size_t header_find(const struct sigv4_request *req, const char *name,
-                          const char **ret_value)
+static size_t header_find(const struct sigv4_request *req, const char *name, const char **ret_value)
 {
     size_t n = 0;
     for (size_t i = 0; i < req->nheaders; i++) {
@@ -386,10 +385,11 @@ static int amz_date_parse(const char *s, time_t *ret)
     int y = num(s, 4), mo = num(s + 4, 2), d = num(s + 6, 2);
     int h = num(s + 9, 2), mi = num(s + 11, 2), sec = num(s + 13, 2);
     bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (mo < 1 || mo > 12 || d < 1 || (unsigned)d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap) ||
-        h > 23 || mi > 59 || sec > 59)
+    if (mo < 1 || mo > 12 || d < 1 || (unsigned)d > mdays[mo - 1] ||
+        (mo == 2 && d == 29 && !leap) || h > 23 || mi > 59 || sec > 59)
         return -1;
-    *ret = (time_t)(days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec);
+    *ret =
+        (time_t)(days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec);
     return 0;
 }
 
@@ -412,13 +412,15 @@ static int http_date_to_amz(const char *s, char out[17])
     const char *comma = strchr(s, ',');
     int d, y, h, mi, sec, end = 0;
     char mon[4];
-    if (!comma || sscanf(comma + 1, " %2d %3[A-Za-z] %4d %2d:%2d:%2d GMT%n", &d, mon, &y, &h, &mi,
-                         &sec, &end) != 6 || !end || comma[1 + end] != '\0' || strlen(mon) != 3)
+    if (!comma ||
+        sscanf(comma + 1, " %2d %3[A-Za-z] %4d %2d:%2d:%2d GMT%n", &d, mon, &y, &h, &mi, &sec,
+               &end) != 6 ||
+        !end || comma[1 + end] != '\0' || strlen(mon) != 3)
         return -1;
     const char *m = strstr(months, mon);
     if (!m || (m - months) % 3 != 0 || d < 0 || y < 0 || h < 0 || mi < 0 || sec < 0)
         return -1;
-    char buf[32];
+    char buf[64];
     snprintf(buf, sizeof(buf), "%04d%02d%02dT%02d%02d%02dZ", y, (int)(m - months) / 3 + 1, d, h, mi,
              sec);
     if (amz_date_parse(buf, &t) < 0)
@@ -470,7 +472,8 @@ static int parse_credential(const char *cred, struct sigv4_auth *a, struct wh_er
                           cred);
     if (copy_part(a->access_key, sizeof(a->access_key), part[0], len[0]) < 0)
         return wh_err_set(err, 400, E_INCOMPLETE,
-                          "Credential should begin with a valid access key id, not '%.200s'.", cred);
+                          "Credential should begin with a valid access key id, not '%.200s'.",
+                          cred);
     if (len[1] != 8 || !all_digits(part[1], 8) ||
         copy_part(a->date, sizeof(a->date), part[1], len[1]) < 0)
         return wh_err_set(err, 400, E_INCOMPLETE,
@@ -576,7 +579,8 @@ static int parse_header_form(const struct sigv4_request *req, const char *authz,
                           "'" SIGV4_ALGORITHM "'.",
                           (int)(alglen < 64 ? alglen : 64), alg);
 
-    struct component comps[3] = {{"Credential", NULL}, {"Signature", NULL}, {"SignedHeaders", NULL}};
+    struct component comps[3] = {
+        {"Credential", NULL}, {"Signature", NULL}, {"SignedHeaders", NULL}};
     int r = parse_components(p, comps, err);
     if (r == 0 && (!comps[0].value || !comps[1].value || !comps[2].value)) {
         char msg[256] = "";
@@ -617,9 +621,12 @@ static int parse_header_form(const struct sigv4_request *req, const char *authz,
 
 enum { Q_ALGORITHM, Q_CREDENTIAL, Q_DATE, Q_EXPIRES, Q_SIGNED_HEADERS, Q_SIGNATURE, Q_COUNT };
 static const char *const query_names[Q_COUNT] = {
-    [Q_ALGORITHM] = "X-Amz-Algorithm", [Q_CREDENTIAL] = "X-Amz-Credential",
-    [Q_DATE] = "X-Amz-Date",           [Q_EXPIRES] = "X-Amz-Expires",
-    [Q_SIGNED_HEADERS] = "X-Amz-SignedHeaders", [Q_SIGNATURE] = "X-Amz-Signature",
+    [Q_ALGORITHM] = "X-Amz-Algorithm",
+    [Q_CREDENTIAL] = "X-Amz-Credential",
+    [Q_DATE] = "X-Amz-Date",
+    [Q_EXPIRES] = "X-Amz-Expires",
+    [Q_SIGNED_HEADERS] = "X-Amz-SignedHeaders",
+    [Q_SIGNATURE] = "X-Amz-Signature",
 };
 
 static bool query_is_presigned(const char *query)
@@ -689,7 +696,8 @@ int sigv4_parse(const struct sigv4_request *req, struct sigv4_auth *ret_auth, st
                           "Only one auth mechanism allowed; only the X-Amz-Algorithm query "
                           "parameter or the Authorization header should be specified.");
     if (n > 1)
-        return wh_err_set(err, 400, E_INCOMPLETE, "The request has more than one Authorization header.");
+        return wh_err_set(err, 400, E_INCOMPLETE,
+                          "The request has more than one Authorization header.");
 
     struct sigv4_auth a = {0};
     int r = n ? parse_header_form(req, authz, &a, err) : parse_query_form(req, &a, err);
@@ -855,8 +863,9 @@ int sigv4_verify(const struct sigv4_request *req, const struct sigv4_auth *auth,
                           "of date from HTTP: '%s' != '%.8s', from '%s'.",
                           auth->date, auth->amz_date, auth->amz_date);
     if (!signed_headers_contain(auth->signed_headers, "host"))
-        return wh_err_set(err, 400, E_INVALID,
-                          "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
+        return wh_err_set(
+            err, 400, E_INVALID,
+            "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
     if (check_time(auth, t, now, err) < 0)
         return -1;
 

@@ -27,7 +27,12 @@ int wh_err_prefix(struct wh_err *err, const char *fmt, ...)
     vsnprintf(prefix, sizeof(prefix), fmt, ap);
     va_end(ap);
     memcpy(old, err->msg, sizeof(old));
-    snprintf(err->msg, sizeof(err->msg), "%s%s", prefix, old);
+    /* Truncation is fine: a long message keeps its start, which names the field. */
+    size_t n = strnlen(prefix, sizeof(err->msg) - 1);
+    memcpy(err->msg, prefix, n);
+    size_t rest = strnlen(old, sizeof(err->msg) - 1 - n);
+    memcpy(err->msg + n, old, rest);
+    err->msg[n + rest] = 0;
     return -1;
 }
 
