@@ -4,6 +4,7 @@
 
 struct store;
 struct credentials;
+struct registry;
 
 struct wharf_config {
     char *listen_host;
@@ -12,10 +13,15 @@ struct wharf_config {
     char *region;  /* default region, for requests that carry none */
     char *account; /* 12-digit account id */
     unsigned threads;
+    /* The registry: --registry-host, the advertised registry host as a template with {account}
+     * and {region} (NULL: the listen address); --create-repository-on-push. */
+    char *registry_host;
+    bool create_repository_on_push;
 };
 
 struct wharf_app {
     struct wharf_config cfg;
     struct store *st;
     struct credentials *creds;
+    struct registry *registry; /* src/registry/registry.h: blob store, uploads, token key */
 };

@@ -6,6 +6,7 @@
  * never see HTTP or SQL, and never render responses themselves. */
 #pragma once
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/err.h"
@@ -23,7 +24,17 @@ struct api_ctx {
     const char *access_key;
     const char *request_id;
     double now;                /* wall clock at the start of the request, epoch seconds */
+
+    /* Long polls: a handler may return API_WAIT after setting wait_key and wait_until (a
+     * monotonic deadline); the request is parked without a thread and the handler runs again
+     * with the same input when the key is notified (waiters_notify) or the deadline passes.
+     * It must answer when no_wait is set (shutting down) or the deadline has passed. */
+    char wait_key[256];
+    double wait_until;
+    bool no_wait;
 };
+
+#define API_WAIT 1
 
 typedef int (*api_handler_fn)(struct api_ctx *ctx, json_t *in, json_t **ret_out,
                               struct wh_err *err);

@@ -14,6 +14,7 @@
 #include "core/json.h"
 #include "core/timeutil.h"
 #include "core/xalloc.h"
+#include "http/waiters.h"
 
 #define MAX_HEADERS 64
 
@@ -143,12 +144,78 @@ static bool region_ok(const char *r)
     return true;
 }
 
-static int run(struct http_req *req, json_t **ret_out, struct wh_err *err)
+/* What a parked request needs to run its handler again. */
+struct continuation {
+    const struct api_action *act;
+    json_t *in;
+    char region[33];
+    char access_key[129];
+    double now;
+};
+
+static void continuation_free(struct http_req *req)
+{
+    struct continuation *c = req->route_state;
+    if (!c)
+        return;
+    json_decref(c->in);
+    free(c);
+    req->route_state = NULL;
+}
+
+/* Call the handler; park the request when it asks to wait. Returns 0 with *ret_out, API_WAIT
+ * when parked (req->route_state then owns c), -1 with err. */
+static int invoke(struct http_req *req, struct continuation *c, json_t **ret_out,
+                  struct wh_err *err)
 {
     const struct wharf_app *app = req->app;
-    if (req->body_too_large)
-        return wh_err_set(err, 413, "SerializationException",
-                          "request body is larger than the limit of %u bytes", AWS_MAX_BODY);
+    char principal[64];
+    snprintf(principal, sizeof(principal), "arn:aws:iam::%s:root", app->cfg.account);
+    struct api_ctx ctx = {
+        .cfg = &app->cfg,
+        .st = app->st,
+        .account = app->cfg.account,
+        .region = c->region,
+        .principal_arn = principal,
+        .access_key = c->access_key,
+        .request_id = req->request_id,
+        .now = c->now,
+    };
+    json_t *out = NULL;
+    int r = c->act->fn(&ctx, c->in, &out, err);
+    if (r == API_WAIT) {
+        json_decref(out);
+        out = NULL;
+        /* A woken request runs on the connection's own worker thread, which is this one, so
+         * route_state can be set after parking. */
+        if (waiters_wait(req, ctx.wait_key, ctx.wait_until)) {
+            req->route_state = c;
+            return API_WAIT;
+        }
+        ctx.no_wait = true; /* shutting down: the handler answers now */
+        r = c->act->fn(&ctx, c->in, &out, err);
+        if (r == API_WAIT)
+            r = wh_err_set(err, 503, "ServiceUnavailableException", "server is shutting down");
+    }
+    if (r < 0) {
+        json_decref(out);
+        if (!wh_err_isset(err))
+            wh_err_set(err, 500, "ServerException", "%s failed without saying why", c->act->name);
+        return -1;
+    }
+    *ret_out = out ? out : json_object();
+    return 0;
+}
+
+/* Authenticate, find the action, parse and validate the input: everything before the
+ * handler, done once per request. */
+static struct continuation *prepare(struct http_req *req, struct wh_err *err)
+{
+    if (req->body_too_large) {
+        wh_err_set(err, 413, "SerializationException",
+                   "request body is larger than the limit of %u bytes", AWS_MAX_BODY);
+        return NULL;
+    }
     const char *target = http_req_header(req, "X-Amz-Target");
     const struct api_service *svc = NULL;
     const struct api_action *act = target ? find_action(target, &svc) : NULL;
@@ -156,65 +223,74 @@ static int run(struct http_req *req, json_t **ret_out, struct wh_err *err)
     /* Authentication comes first, as on AWS: an unsigned request learns nothing. */
     struct sigv4_auth auth;
     if (authenticate(req, svc, &auth, err) < 0)
-        return -1;
-    if (!target)
-        return wh_err_set(err, 400, "UnknownOperationException",
-                          "missing X-Amz-Target header naming the operation");
-    if (!act)
-        return wh_err_set(err, 400, "UnknownOperationException",
-                          "operation %s is not supported", target);
+        return NULL;
+    if (!target) {
+        wh_err_set(err, 400, "UnknownOperationException",
+                   "missing X-Amz-Target header naming the operation");
+        return NULL;
+    }
+    if (!act) {
+        wh_err_set(err, 400, "UnknownOperationException", "operation %s is not supported", target);
+        return NULL;
+    }
     req->action = act->name;
-    if (!region_ok(auth.region))
-        return wh_err_set(err, 400, "InvalidSignatureException",
-                          "credential scope region '%s' is not a region name", auth.region);
-
-    json_auto_t *in = NULL;
+    if (!region_ok(auth.region)) {
+        wh_err_set(err, 400, "InvalidSignatureException",
+                   "credential scope region '%s' is not a region name", auth.region);
+        return NULL;
+    }
+    json_t *in = NULL;
     if (req->body_len == 0) {
         in = json_object();
     } else {
         json_error_t je;
         in = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &je);
-        if (!in)
-            return wh_err_set(err, 400, svc->validation_error,
-                              "request body is not valid JSON: %s at line %d column %d", je.text,
-                              je.line, je.column);
+        if (!in) {
+            wh_err_set(err, 400, svc->validation_error,
+                       "request body is not valid JSON: %s at line %d column %d", je.text, je.line,
+                       je.column);
+            return NULL;
+        }
     }
     const struct shape_op *op = shape_model_op(svc->model, act->name);
-    if (op && shape_validate_input(svc->model, op, in, svc->validation_error, err) < 0)
-        return -1;
-
-    char principal[64];
-    snprintf(principal, sizeof(principal), "arn:aws:iam::%s:root", app->cfg.account);
-    struct api_ctx ctx = {
-        .cfg = &app->cfg,
-        .st = app->st,
-        .account = app->cfg.account,
-        .region = auth.region,
-        .principal_arn = principal,
-        .access_key = auth.access_key,
-        .request_id = req->request_id,
-        .now = time_now(),
-    };
-    json_t *out = NULL;
-    if (act->fn(&ctx, in, &out, err) < 0) {
-        json_decref(out);
-        if (!wh_err_isset(err))
-            wh_err_set(err, 500, "ServerException", "%s failed without saying why", act->name);
-        return -1;
+    if (op && shape_validate_input(svc->model, op, in, svc->validation_error, err) < 0) {
+        json_decref(in);
+        return NULL;
     }
-    *ret_out = out ? out : json_object();
-    return 0;
+    struct continuation *c = xcalloc(1, sizeof(*c));
+    c->act = act;
+    c->in = in;
+    snprintf(c->region, sizeof(c->region), "%s", auth.region);
+    snprintf(c->access_key, sizeof(c->access_key), "%s", auth.access_key);
+    c->now = time_now();
+    return c;
+}
+
+static int run(struct http_req *req, json_t **ret_out, struct wh_err *err)
+{
+    struct continuation *c = req->route_state; /* set when woken from a long poll */
+    req->route_state = NULL;
+    if (!c && !(c = prepare(req, err)))
+        return -1;
+    int r = invoke(req, c, ret_out, err);
+    if (r != API_WAIT) {
+        json_decref(c->in);
+        free(c);
+    }
+    return r;
 }
 
 static void aws_on_end(struct http_req *req, struct http_resp *resp)
 {
     struct wh_err err = {0};
     json_t *out = NULL;
-    if (run(req, &out, &err) < 0) {
+    int r = run(req, &out, &err);
+    if (r == API_WAIT)
+        return; /* parked; on_end runs again when woken */
+    if (r < 0)
         render_error(req, resp, &err);
-        return;
-    }
-    render(req, resp, 200, json_text(out));
+    else
+        render(req, resp, 200, json_text(out));
     json_decref(out);
 }
 
@@ -222,4 +298,5 @@ const struct http_route aws_route = {
     .name = "aws",
     .max_body = AWS_MAX_BODY,
     .on_end = aws_on_end,
+    .on_free = continuation_free,
 };

@@ -217,12 +217,17 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
     }
 finish:;
     struct http_resp resp = {.fd = -1};
+    req->suspended = false; /* on_end runs again after a resume */
     if (req->body_too_large && !req->route->on_end)
         simple_resp(&resp, 413, "request body too large\n");
     else if (req->route->on_end)
         req->route->on_end(req, &resp);
     else
         simple_resp(&resp, 500, "route has no handler\n");
+    if (req->suspended && resp.status == 0) {
+        resp_clear(&resp);
+        return MHD_YES; /* parked: http_req_resume() brings it back to on_end */
+    }
     return send_resp(w, &resp);
 }
 
@@ -299,6 +304,17 @@ int http_server_start(const struct http_server_config *cfg, struct http_server *
     srv->port = info ? info->port : cfg->port;
     *ret_srv = srv;
     return 0;
+}
+
+void http_req_suspend(struct http_req *req)
+{
+    req->suspended = true;
+    MHD_suspend_connection(req->conn);
+}
+
+void http_req_resume(struct http_req *req)
+{
+    MHD_resume_connection(req->conn);
 }
 
 int http_server_port(const struct http_server *srv)

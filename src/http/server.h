@@ -52,6 +52,7 @@ struct http_req {
     const char *action; /* what the log line and metrics call this request */
     double started;     /* monotonic seconds */
     void *route_state;
+    bool suspended;     /* set by http_req_suspend during on_end */
     void *app;          /* the server's app pointer */
 };
 
@@ -80,6 +81,12 @@ void http_req_each_header(const struct http_req *req,
                           void (*fn)(void *arg, const char *name, const char *value), void *arg);
 void http_req_each_query(const struct http_req *req,
                          void (*fn)(void *arg, const char *name, const char *value), void *arg);
+
+/* Long polls. Called from a route's on_end that leaves resp unfilled: the connection is
+ * parked without holding a thread. http_req_resume (any thread, only after the suspend) makes
+ * the server call on_end again for the same request. */
+void http_req_suspend(struct http_req *req);
+void http_req_resume(struct http_req *req);
 
 /* Response helpers. */
 void http_resp_add_header(struct http_resp *resp, const char *name, const char *value);

@@ -4,5 +4,6 @@
 
 const struct store_schema *const store_schemas[] = {
     &store_schema_ecs,
+    &store_schema_ecr,
     NULL,
 };

@@ -3,5 +3,6 @@
 #include "store/store.h"
 
 extern const struct store_schema store_schema_ecs;
+extern const struct store_schema store_schema_ecr;
 /* NULL-terminated. */
 extern const struct store_schema *const store_schemas[];

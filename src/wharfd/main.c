@@ -14,6 +14,7 @@
 #include "core/xalloc.h"
 #include "http/metrics.h"
 #include "http/server.h"
+#include "http/waiters.h"
 #include "store/store.h"
 #include "wharfd/routes.h"
 
@@ -214,6 +215,7 @@ int main(int argc, char **argv)
         .router = wharfd_route,
         .app = &app,
     };
+    waiters_start();
     if (http_server_start(&hc, &srv) < 0)
         goto out;
     char url[128];
@@ -229,6 +231,7 @@ int main(int argc, char **argv)
     log_info("received %s, shutting down", strsignal(sig));
     rc = 0;
 out:
+    waiters_stop(); /* parked long polls answer before the server stops */
     http_server_stop(srv, 10000);
     store_close(app.st);
     credentials_free(app.creds);

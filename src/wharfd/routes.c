@@ -6,6 +6,7 @@
 #include "aws/dispatch.h"
 #include "core/xalloc.h"
 #include "http/metrics.h"
+#include "registry/registry.h"
 #include "store/store.h"
 
 static void health_end(struct http_req *req, struct http_resp *resp)
@@ -41,6 +42,8 @@ static const struct {
 
 const struct http_route *wharfd_route(const char *method, const char *path)
 {
+    if (strncmp(path, "/v2/", 4) == 0 || strcmp(path, "/v2") == 0)
+        return &registry_route; /* every method; the registry routes within */
     for (size_t i = 0; i < ARRAY_SIZE(routes); i++)
         if (strcmp(routes[i].method, method) == 0 && strcmp(routes[i].path, path) == 0)
             return routes[i].route;
