@@ -135,9 +135,39 @@ static void path_pop(struct vctx *c, size_t old)
     c->path[old] = '\0';
 }
 
+/* Plain appends for the hot cases (every member and list element of every request), so the
+ * path costs a copy, not a printf. */
+static size_t path_append(struct vctx *c, const char *s, size_t n)
+{
+    size_t old = c->len;
+    if (n > sizeof(c->path) - 1 - c->len)
+        n = sizeof(c->path) - 1 - c->len;
+    memcpy(c->path + c->len, s, n);
+    c->len += n;
+    c->path[c->len] = '\0';
+    return old;
+}
+
 static size_t path_member(struct vctx *c, const char *name)
 {
-    return c->len ? path_push(c, ".%s", name) : path_push(c, "%s", name);
+    size_t old = c->len;
+    if (c->len)
+        path_append(c, ".", 1);
+    path_append(c, name, strlen(name));
+    return old;
+}
+
+static size_t path_index(struct vctx *c, size_t i)
+{
+    char buf[24];
+    size_t n = sizeof(buf);
+    buf[--n] = ']';
+    do {
+        buf[--n] = (char)('0' + i % 10);
+        i /= 10;
+    } while (i);
+    buf[--n] = '[';
+    return path_append(c, buf + n, sizeof(buf) - n);
 }
 
 __attribute__((format(printf, 2, 3))) static int fail(struct vctx *c, const char *fmt, ...)
@@ -507,7 +537,7 @@ static int check_list(struct vctx *c, unsigned idx, const json_t *v)
     if (check_count(c, s, json_array_size(v), "count") < 0)
         return -1;
     for (size_t i = 0; i < json_array_size(v); i++) {
-        size_t old = path_push(c, "[%zu]", i);
+        size_t old = path_index(c, i);
         int r = check(c, s->member, json_array_get(v, i));
         path_pop(c, old);
         if (r < 0)

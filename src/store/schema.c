@@ -5,5 +5,8 @@
 const struct store_schema *const store_schemas[] = {
     &store_schema_ecs,
     &store_schema_ecr,
+    &store_schema_ecr_api,
+    &store_schema_ecs_tasks,
+    &store_schema_logs,
     NULL,
 };

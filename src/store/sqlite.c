@@ -5,6 +5,8 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "core/log.h"
 #include "core/xalloc.h"
@@ -27,6 +29,15 @@ struct conn {
 struct store {
     char *path;
     pthread_key_t key;
+    /* Writers of this process queue here rather than in SQLite's busy handler, whose
+     * sleeps grow to 100 ms: a write transaction waits for the previous one, not for a timer. */
+    pthread_mutex_t write_lock;
+    /* WAL checkpoints run on a thread of their own, so no request pays for copying the log
+     * back into the database and its fsync. */
+    pthread_t ckpt_thread;
+    pthread_mutex_t ckpt_lock;
+    pthread_cond_t ckpt_cond;
+    bool ckpt_wanted, ckpt_stop, ckpt_running;
     pthread_mutex_t lock; /* guards conns */
     struct conn *conns;
 };
@@ -58,6 +69,17 @@ static void conn_destructor(void *p)
     conn_close(c);
 }
 
+/* Busy (another connection writes): retry soon and often, for up to 10 s in all. SQLite's own
+ * busy_timeout sleeps in steps of up to 100 ms, which dominates short transactions. */
+static int busy_wait(void *arg, int count)
+{
+    (void)arg;
+    if (count >= 20000)
+        return 0;
+    usleep(count < 100 ? 50 : 500);
+    return 1;
+}
+
 static int exec(sqlite3 *db, const char *sql, struct wh_err *err)
 {
     char *msg = NULL;
@@ -67,6 +89,22 @@ static int exec(sqlite3 *db, const char *sql, struct wh_err *err)
         return -EIO;
     }
     return 0;
+}
+
+#define CKPT_PAGES 1000
+
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+    (void)db;
+    (void)name;
+    struct store *st = arg;
+    if (pages >= CKPT_PAGES && st->ckpt_running) {
+        pthread_mutex_lock(&st->ckpt_lock);
+        st->ckpt_wanted = true;
+        pthread_cond_signal(&st->ckpt_cond);
+        pthread_mutex_unlock(&st->ckpt_lock);
+    }
+    return SQLITE_OK;
 }
 
 static struct conn *conn_open(struct store *st, struct wh_err *err)
@@ -80,7 +118,7 @@ static struct conn *conn_open(struct store *st, struct wh_err *err)
         sqlite3_close(db);
         return NULL;
     }
-    sqlite3_busy_timeout(db, 10000);
+    sqlite3_busy_handler(db, busy_wait, NULL);
     /* WAL: readers never block the writer. synchronous=FULL: a commit is on disk before the
      * request is acknowledged, so not even a power cut loses it. */
     if (exec(db,
@@ -90,6 +128,8 @@ static struct conn *conn_open(struct store *st, struct wh_err *err)
         sqlite3_close(db);
         return NULL;
     }
+    sqlite3_wal_autocheckpoint(db, 0);
+    sqlite3_wal_hook(db, wal_hook, st);
     struct conn *c = xcalloc(1, sizeof(*c));
     c->st = st;
     c->db = db;
@@ -170,20 +210,23 @@ int store_tx(struct store *st, store_tx_fn fn, void *arg, struct wh_err *err)
         c->tx_depth--;
         return r;
     }
+    pthread_mutex_lock(&st->write_lock);
     int r = exec(c->db, "BEGIN IMMEDIATE", err);
-    if (r < 0)
+    if (r < 0) {
+        pthread_mutex_unlock(&st->write_lock);
         return r;
+    }
     c->tx_depth = 1;
     r = fn(st, arg, err);
     c->tx_depth = 0;
-    if (r == 0) {
+    if (r == 0)
         r = exec(c->db, "COMMIT", err);
-        if (r == 0)
-            return 0;
+    if (r < 0) {
+        char *msg = NULL;
+        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, &msg);
+        sqlite3_free(msg);
     }
-    char *msg = NULL;
-    sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, &msg);
-    sqlite3_free(msg);
+    pthread_mutex_unlock(&st->write_lock);
     return r;
 }
 
@@ -242,17 +285,50 @@ static int migrate(struct store *st, struct wh_err *err)
     return r;
 }
 
+static void *checkpointer(void *arg)
+{
+    struct store *st = arg;
+    struct wh_err err = {0};
+    struct conn *c = conn_get(st, &err);
+    pthread_mutex_lock(&st->ckpt_lock);
+    while (!st->ckpt_stop) {
+        if (!st->ckpt_wanted) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += 5; /* and now and then, to keep the log short when idle */
+            pthread_cond_timedwait(&st->ckpt_cond, &st->ckpt_lock, &ts);
+            if (st->ckpt_stop)
+                break;
+        }
+        st->ckpt_wanted = false;
+        pthread_mutex_unlock(&st->ckpt_lock);
+        if (c && sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL) !=
+                     SQLITE_OK)
+            log_warn("store: checkpoint failed: %s", sqlite3_errmsg(c->db));
+        pthread_mutex_lock(&st->ckpt_lock);
+    }
+    pthread_mutex_unlock(&st->ckpt_lock);
+    return NULL;
+}
+
 int store_open(const char *path, struct store **ret_store, struct wh_err *err)
 {
     struct store *st = xcalloc(1, sizeof(*st));
     st->path = xstrdup(path);
     pthread_mutex_init(&st->lock, NULL);
+    pthread_mutex_init(&st->write_lock, NULL);
     pthread_key_create(&st->key, conn_destructor);
+    pthread_mutex_init(&st->ckpt_lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_cond_init(&st->ckpt_cond, &ca);
+    pthread_condattr_destroy(&ca);
     int r = migrate(st, err);
     if (r < 0) {
         store_close(st);
         return r;
     }
+    st->ckpt_running = pthread_create(&st->ckpt_thread, NULL, checkpointer, st) == 0;
     *ret_store = st;
     return 0;
 }
@@ -261,6 +337,18 @@ void store_close(struct store *st)
 {
     if (!st)
         return;
+    if (st->ckpt_running) {
+        pthread_mutex_lock(&st->ckpt_lock);
+        st->ckpt_stop = true;
+        pthread_cond_signal(&st->ckpt_cond);
+        pthread_mutex_unlock(&st->ckpt_lock);
+        pthread_join(st->ckpt_thread, NULL);
+        st->ckpt_running = false;
+    }
+    /* A clean stop leaves no log behind. */
+    struct conn *mine = pthread_getspecific(st->key);
+    if (mine)
+        sqlite3_wal_checkpoint_v2(mine->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
     /* Connections of threads still alive (the caller's own, at least). */
     pthread_setspecific(st->key, NULL);
     pthread_mutex_lock(&st->lock);
@@ -274,6 +362,9 @@ void store_close(struct store *st)
     }
     pthread_key_delete(st->key);
     pthread_mutex_destroy(&st->lock);
+    pthread_mutex_destroy(&st->write_lock);
+    pthread_mutex_destroy(&st->ckpt_lock);
+    pthread_cond_destroy(&st->ckpt_cond);
     free(st->path);
     free(st);
 }

@@ -12,9 +12,13 @@
 #include "core/fsutil.h"
 #include "core/log.h"
 #include "core/xalloc.h"
+#include "ecr/lifecycle_sched.h"
 #include "http/metrics.h"
 #include "http/server.h"
 #include "http/waiters.h"
+#include "logs/retention.h"
+#include "registry/gc.h"
+#include "registry/registry.h"
 #include "store/store.h"
 #include "wharfd/routes.h"
 
@@ -38,6 +42,16 @@ static void usage(FILE *f)
             "  --account-id ID      12-digit account id used in ARNs (default " DEFAULT_ACCOUNT ")\n"
             "  --threads N          HTTP worker threads (default 4)\n"
             "  --log-level LEVEL    debug, info, warn or error (default info)\n"
+            "  --registry-host TEMPLATE  registry host shown in repositoryUri, with {account}\n"
+            "                       and {region} (e.g. {account}.dkr.ecr.{region}.localhost:4566;\n"
+            "                       default: the listen address)\n"
+            "  --create-repository-on-push  a push to a repository that does not exist creates\n"
+            "                       it (ECR refuses such pushes with NAME_UNKNOWN)\n"
+            "  --registry-gc-interval S  collect unreferenced blobs every S seconds\n"
+            "                       (default 600; 0 turns collection off)\n"
+            "  --registry-gc-grace S     keep unreferenced blobs S seconds (default 3600)\n"
+            "  --lifecycle-interval T  how often ECR lifecycle policies are applied: 90s, 15m,\n"
+            "                       2h or minutes (default 60; 0 turns it off)\n"
             "  -h, --help           show this help and exit\n"
             "  --version            print the version and exit\n"
             "\n"
@@ -72,7 +86,9 @@ static bool account_ok(const char *s)
 
 static int parse_args(int argc, char **argv, struct wharf_config *cfg)
 {
-    enum { OPT_LISTEN = 256, OPT_DATA, OPT_REGION, OPT_ACCOUNT, OPT_THREADS, OPT_LOG, OPT_VERSION };
+    enum { OPT_LISTEN = 256, OPT_DATA, OPT_REGION, OPT_ACCOUNT, OPT_THREADS, OPT_LOG, OPT_VERSION,
+           OPT_REGISTRY_HOST, OPT_CREATE_ON_PUSH, OPT_LIFECYCLE,
+           OPT_GC_INTERVAL, OPT_GC_GRACE };
     static const struct option opts[] = {
         {"listen", required_argument, NULL, OPT_LISTEN},
         {"data-dir", required_argument, NULL, OPT_DATA},
@@ -82,6 +98,11 @@ static int parse_args(int argc, char **argv, struct wharf_config *cfg)
         {"log-level", required_argument, NULL, OPT_LOG},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
+        {"registry-host", required_argument, NULL, OPT_REGISTRY_HOST},
+        {"create-repository-on-push", no_argument, NULL, OPT_CREATE_ON_PUSH},
+        {"registry-gc-interval", required_argument, NULL, OPT_GC_INTERVAL},
+        {"registry-gc-grace", required_argument, NULL, OPT_GC_GRACE},
+        {"lifecycle-interval", required_argument, NULL, OPT_LIFECYCLE},
         {NULL, 0, NULL, 0},
     };
     parse_listen(DEFAULT_LISTEN, cfg);
@@ -89,6 +110,9 @@ static int parse_args(int argc, char **argv, struct wharf_config *cfg)
     cfg->region = xstrdup(DEFAULT_REGION);
     cfg->account = xstrdup(DEFAULT_ACCOUNT);
     cfg->threads = 4;
+    cfg->registry_gc_interval = 600;
+    cfg->registry_gc_grace = 3600;
+    cfg->lifecycle_interval = ECR_LIFECYCLE_DEFAULT_INTERVAL;
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -113,6 +137,33 @@ static int parse_args(int argc, char **argv, struct wharf_config *cfg)
             }
             free(cfg->account);
             cfg->account = xstrdup(optarg);
+            break;
+        case OPT_REGISTRY_HOST:
+            free(cfg->registry_host);
+            cfg->registry_host = xstrdup(optarg);
+            break;
+        case OPT_GC_INTERVAL:
+        case OPT_GC_GRACE: {
+            char *end;
+            double v = strtod(optarg, &end);
+            if (*end || !(v >= 0 && v <= 30 * 86400.0)) {
+                fprintf(stderr, "wharfd: --%s %s: expected seconds, 0..2592000\n",
+                        c == OPT_GC_GRACE ? "registry-gc-grace" : "registry-gc-interval",
+                        optarg);
+                return 2;
+            }
+            *(c == OPT_GC_GRACE ? &cfg->registry_gc_grace : &cfg->registry_gc_interval) = v;
+            break;
+        }
+        case OPT_CREATE_ON_PUSH:
+            cfg->create_repository_on_push = true;
+            break;
+        case OPT_LIFECYCLE:
+            if (ecr_lifecycle_interval_parse(optarg, &cfg->lifecycle_interval) < 0) {
+                fprintf(stderr, "wharfd: --lifecycle-interval %s: expected 0, 1s..7d as 90s, "
+                                "15m, 2h or minutes\n", optarg);
+                return 2;
+            }
             break;
         case OPT_THREADS: {
             long n = strtol(optarg, NULL, 10);
@@ -161,6 +212,7 @@ static void config_free(struct wharf_config *cfg)
     free(cfg->data_dir);
     free(cfg->region);
     free(cfg->account);
+    free(cfg->registry_host);
 }
 
 static int open_state(struct wharf_app *app)
@@ -180,6 +232,10 @@ static int open_state(struct wharf_app *app)
     cleanup_free char *db_path = xasprintf("%s/wharf.db", app->cfg.data_dir);
     if (store_open(db_path, &app->st, &err) < 0) {
         log_error("%s", err.msg);
+        return -1;
+    }
+    if (registry_open(&app->cfg, &app->registry, &err) < 0) {
+        log_error("registry: %s", err.msg);
         return -1;
     }
     printf("wharfd: %s credentials in %s (%u profile%s)\n", created ? "created" : "using",
@@ -206,6 +262,7 @@ int main(int argc, char **argv)
 
     int rc = 1;
     struct http_server *srv = NULL;
+    struct ecr_lifecycle_sched *lifecycle = NULL;
     if (open_state(&app) < 0)
         goto out;
     struct http_server_config hc = {
@@ -216,8 +273,14 @@ int main(int argc, char **argv)
         .app = &app,
     };
     waiters_start();
+    logs_retention_start(app.st, 60);
     if (http_server_start(&hc, &srv) < 0)
         goto out;
+    if (registry_gc_start(&app) < 0)
+        log_warn("registry: blob garbage collection is off");
+    if (app.cfg.lifecycle_interval > 0 &&
+        ecr_lifecycle_sched_start(app.st, app.cfg.lifecycle_interval, &lifecycle) < 0)
+        log_warn("cannot start the ECR lifecycle scheduler; lifecycle policies apply on demand only");
     char url[128];
     snprintf(url, sizeof(url), "http://%s:%d", app.cfg.listen_host, http_server_port(srv));
     printf("wharfd: listening on %s (account %s, default region %s)\n", url, app.cfg.account,
@@ -232,7 +295,11 @@ int main(int argc, char **argv)
     rc = 0;
 out:
     waiters_stop(); /* parked long polls answer before the server stops */
+    logs_retention_stop();
     http_server_stop(srv, 10000);
+    ecr_lifecycle_sched_stop(lifecycle);
+    registry_gc_stop(&app);
+    registry_close(app.registry);
     store_close(app.st);
     credentials_free(app.creds);
     metrics_reset();
