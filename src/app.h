@@ -17,6 +17,12 @@ struct wharf_config {
      * and {region} (NULL: the listen address); --create-repository-on-push. */
     char *registry_host;
     bool create_repository_on_push;
+    /* Blob garbage collection: every interval seconds (0: off), blobs unreferenced for longer
+     * than grace seconds (--registry-gc-interval, --registry-gc-grace). */
+    double registry_gc_interval;
+    double registry_gc_grace;
+    /* --lifecycle-interval: seconds between passes of the ECR lifecycle scheduler; 0 = off. */
+    double lifecycle_interval;
 };
 
 struct wharf_app {

@@ -7,6 +7,7 @@
 #pragma once
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 
 #include "core/err.h"
@@ -14,8 +15,10 @@
 struct store;
 struct shape_model;
 struct wharf_config;
+struct wharf_app;
 
 struct api_ctx {
+    const struct wharf_app *app; /* for the few handlers that reach the registry's files */
     const struct wharf_config *cfg;
     struct store *st;
     const char *account;       /* 12 digits */
@@ -30,9 +33,14 @@ struct api_ctx {
      * with the same input when the key is notified (waiters_notify) or the deadline passes.
      * It must answer when no_wait is set (shutting down) or the deadline has passed. */
     char wait_key[256];
+    uint64_t wait_gen;
     double wait_until;
     bool no_wait;
 };
+
+/* A long-polling handler calls this with what it waits on BEFORE it reads the state it
+ * compares, then returns API_WAIT (after setting wait_until) when nothing changed. */
+void api_wait_prepare(struct api_ctx *ctx, const char *key);
 
 #define API_WAIT 1
 

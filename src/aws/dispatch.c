@@ -144,6 +144,12 @@ static bool region_ok(const char *r)
     return true;
 }
 
+void api_wait_prepare(struct api_ctx *ctx, const char *key)
+{
+    snprintf(ctx->wait_key, sizeof(ctx->wait_key), "%s", key);
+    ctx->wait_gen = waiters_generation(key);
+}
+
 /* What a parked request needs to run its handler again. */
 struct continuation {
     const struct api_action *act;
@@ -172,6 +178,7 @@ static int invoke(struct http_req *req, struct continuation *c, json_t **ret_out
     char principal[64];
     snprintf(principal, sizeof(principal), "arn:aws:iam::%s:root", app->cfg.account);
     struct api_ctx ctx = {
+        .app = app,
         .cfg = &app->cfg,
         .st = app->st,
         .account = app->cfg.account,
@@ -182,20 +189,29 @@ static int invoke(struct http_req *req, struct continuation *c, json_t **ret_out
         .now = c->now,
     };
     json_t *out = NULL;
-    int r = c->act->fn(&ctx, c->in, &out, err);
-    if (r == API_WAIT) {
+    int r;
+    for (;;) {
+        r = c->act->fn(&ctx, c->in, &out, err);
+        if (r != API_WAIT)
+            break;
         json_decref(out);
         out = NULL;
         /* A woken request runs on the connection's own worker thread, which is this one, so
          * route_state can be set after parking. */
-        if (waiters_wait(req, ctx.wait_key, ctx.wait_until)) {
+        enum waiters_result w = waiters_wait(req, ctx.wait_key, ctx.wait_until, ctx.wait_gen);
+        if (w == WAITERS_PARKED) {
             req->route_state = c;
             return API_WAIT;
         }
-        ctx.no_wait = true; /* shutting down: the handler answers now */
-        r = c->act->fn(&ctx, c->in, &out, err);
-        if (r == API_WAIT)
+        if (w == WAITERS_STOPPING)
+            ctx.no_wait = true; /* the handler answers now */
+        /* WAITERS_CHANGED: something moved while the handler looked; look again */
+        if (ctx.no_wait && (r = c->act->fn(&ctx, c->in, &out, err)) == API_WAIT) {
             r = wh_err_set(err, 503, "ServiceUnavailableException", "server is shutting down");
+            break;
+        }
+        if (ctx.no_wait)
+            break;
     }
     if (r < 0) {
         json_decref(out);

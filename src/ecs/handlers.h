@@ -43,3 +43,33 @@ int ecs_put_account_setting_default(struct api_ctx *ctx, json_t *in, json_t **re
                                     struct wh_err *err);
 int ecs_delete_account_setting(struct api_ctx *ctx, json_t *in, json_t **ret_out,
                                struct wh_err *err);
+
+/* instances.c, instance_register.c */
+int ecs_register_container_instance(struct api_ctx *ctx, json_t *in, json_t **ret_out,
+                                    struct wh_err *err);
+int ecs_deregister_container_instance(struct api_ctx *ctx, json_t *in, json_t **ret_out,
+                                      struct wh_err *err);
+int ecs_describe_container_instances(struct api_ctx *ctx, json_t *in, json_t **ret_out,
+                                     struct wh_err *err);
+int ecs_list_container_instances(struct api_ctx *ctx, json_t *in, json_t **ret_out,
+                                 struct wh_err *err);
+int ecs_update_container_instances_state(struct api_ctx *ctx, json_t *in, json_t **ret_out,
+                                         struct wh_err *err);
+
+/* attributes.c */
+int ecs_put_attributes(struct api_ctx *ctx, json_t *in, json_t **ret_out, struct wh_err *err);
+int ecs_delete_attributes(struct api_ctx *ctx, json_t *in, json_t **ret_out, struct wh_err *err);
+int ecs_list_attributes(struct api_ctx *ctx, json_t *in, json_t **ret_out, struct wh_err *err);
+
+/* tasks.c */
+int ecs_run_task(struct api_ctx *ctx, json_t *in, json_t **ret_out, struct wh_err *err);
+int ecs_start_task(struct api_ctx *ctx, json_t *in, json_t **ret_out, struct wh_err *err);
+int ecs_stop_task(struct api_ctx *ctx, json_t *in, json_t **ret_out, struct wh_err *err);
+int ecs_describe_tasks(struct api_ctx *ctx, json_t *in, json_t **ret_out, struct wh_err *err);
+int ecs_list_tasks(struct api_ctx *ctx, json_t *in, json_t **ret_out, struct wh_err *err);
+
+/* task_state.c */
+int ecs_submit_task_state_change(struct api_ctx *ctx, json_t *in, json_t **ret_out,
+                                 struct wh_err *err);
+int ecs_submit_container_state_change(struct api_ctx *ctx, json_t *in, json_t **ret_out,
+                                      struct wh_err *err);

@@ -16,7 +16,14 @@ struct waiter {
 };
 
 /* A list is enough: waiters are one per connected agent, and notify is rare next to polls. */
+struct generation {
+    struct generation *next;
+    char *key;
+    uint64_t gen;
+};
+
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct generation *generations; /* one per key ever notified (instances: few) */
 static pthread_cond_t cond;
 static struct waiter *list;
 static unsigned count;
@@ -88,14 +95,52 @@ void waiters_stop(void)
     pthread_join(thread, NULL);
     running = false;
     pthread_cond_destroy(&cond);
+    pthread_mutex_lock(&lock);
+    while (generations) {
+        struct generation *g = generations;
+        generations = g->next;
+        free(g->key);
+        free(g);
+    }
+    pthread_mutex_unlock(&lock);
 }
 
-bool waiters_wait(struct http_req *req, const char *key, double deadline)
+/* Caller holds the lock. */
+static struct generation *generation_of(const char *key, bool create)
+{
+    for (struct generation *g = generations; g; g = g->next)
+        if (strcmp(g->key, key) == 0)
+            return g;
+    if (!create)
+        return NULL;
+    struct generation *g = xcalloc(1, sizeof(*g));
+    g->key = xstrdup(key);
+    g->next = generations;
+    generations = g;
+    return g;
+}
+
+uint64_t waiters_generation(const char *key)
+{
+    pthread_mutex_lock(&lock);
+    struct generation *g = generation_of(key, false);
+    uint64_t gen = g ? g->gen : 0;
+    pthread_mutex_unlock(&lock);
+    return gen;
+}
+
+enum waiters_result waiters_wait(struct http_req *req, const char *key, double deadline,
+                                 uint64_t gen)
 {
     pthread_mutex_lock(&lock);
     if (stopping || !running) {
         pthread_mutex_unlock(&lock);
-        return false;
+        return WAITERS_STOPPING;
+    }
+    struct generation *g = generation_of(key, false);
+    if ((g ? g->gen : 0) != gen) {
+        pthread_mutex_unlock(&lock);
+        return WAITERS_CHANGED;
     }
     struct waiter *w = xcalloc(1, sizeof(*w));
     w->req = req;
@@ -108,12 +153,13 @@ bool waiters_wait(struct http_req *req, const char *key, double deadline)
     count++;
     pthread_cond_signal(&cond); /* the deadline may be the earliest */
     pthread_mutex_unlock(&lock);
-    return true;
+    return WAITERS_PARKED;
 }
 
 void waiters_notify(const char *key)
 {
     pthread_mutex_lock(&lock);
+    generation_of(key, true)->gen++;
     for (struct waiter **pp = &list; *pp;) {
         if (strcmp((*pp)->key, key) == 0)
             wake(pp);

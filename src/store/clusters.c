@@ -139,16 +139,35 @@ int store_clusters_list_active(struct store *st, const char *account, const char
 int store_cluster_counts(struct store *st, const char *cluster_arn,
                          struct store_cluster_counts *ret_counts, struct wh_err *err)
 {
-    /* Zeros until the tables that feed these exist:
-     *  - container_instances (status ACTIVE or DRAINING) → registered_container_instances;
-     *  - tasks (last_status RUNNING / PENDING-like states, by launch_type EC2|EXTERNAL vs
-     *    FARGATE) → running_* and pending_*;
-     *  - services (status ACTIVE / DRAINING, by launch type or capacity provider) →
-     *    active_* and draining_*.
-     * Each will be one COUNT ... GROUP BY over an index on (cluster_arn, status). */
-    (void)st;
-    (void)cluster_arn;
-    (void)err;
-    *ret_counts = (struct store_cluster_counts){0};
+    /* Instances: the cluster's own (EC2) ones, ACTIVE or DRAINING; wharf-managed FARGATE
+     * capacity is nobody's. Tasks: RUNNING, and pending = PROVISIONING / PENDING / ACTIVATING,
+     * by launch type (EC2 and EXTERNAL count as EC2). Both over (cluster_arn, status) indexes.
+     * TODO(services): active_* and draining_* from the services table. */
+    static const char sql[] =
+        "SELECT (SELECT COUNT(*) FROM container_instances WHERE cluster_arn = ?1"
+        "  AND status IN ('ACTIVE', 'DRAINING') AND capacity = 'EC2'),"
+        " COUNT(*) FILTER (WHERE last_status = 'RUNNING' AND launch_type != 'FARGATE'),"
+        " COUNT(*) FILTER (WHERE last_status = 'RUNNING' AND launch_type = 'FARGATE'),"
+        " COUNT(*) FILTER (WHERE last_status != 'RUNNING' AND launch_type != 'FARGATE'),"
+        " COUNT(*) FILTER (WHERE last_status != 'RUNNING' AND launch_type = 'FARGATE')"
+        " FROM tasks WHERE cluster_arn = ?1"
+        "  AND last_status IN ('RUNNING', 'PROVISIONING', 'PENDING', 'ACTIVATING')";
+    sqlite3_stmt *s = store_stmt(st, sql, err);
+    if (!s)
+        return -EIO;
+    sqlite3_bind_text(s, 1, cluster_arn, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) {
+        store_done(s);
+        return store_fail(st, "counting a cluster's instances and tasks", err);
+    }
+    *ret_counts = (struct store_cluster_counts){
+        .registered_container_instances = sqlite3_column_int64(s, 0),
+        .running_ec2_tasks = sqlite3_column_int64(s, 1),
+        .running_fargate_tasks = sqlite3_column_int64(s, 2),
+        .pending_ec2_tasks = sqlite3_column_int64(s, 3),
+        .pending_fargate_tasks = sqlite3_column_int64(s, 4),
+    };
+    store_done(s);
     return 0;
 }

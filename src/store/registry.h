@@ -175,6 +175,11 @@ int store_referrers_list(struct store *st, int64_t repo_id, const char *subject_
 /* A committed blob's size, if repo_id may see it (repo_id 0: any repository). -ENOENT. */
 int store_blob_get(struct store *st, int64_t repo_id, const char *digest, int64_t *ret_size,
                    struct wh_err *err);
+/* As store_blob_get for one repository, plus when its link was last refreshed and whether any
+ * manifest references the blob (the registry refreshes the links of unreferenced blobs it
+ * serves, so a client that saw "exists" finds it still there: see registry/gc.h). */
+int store_blob_stat(struct store *st, int64_t repo_id, const char *digest, int64_t *ret_size,
+                    double *ret_linked_at, bool *ret_referenced, struct wh_err *err);
 /* Record that the blob store now holds digest (size bytes) and link it to repo_id. Call after
  * the file is in place. Idempotent; refreshes the link time (which shields it from GC). */
 int store_blob_commit(struct store *st, int64_t repo_id, const char *digest, int64_t size,

@@ -29,6 +29,31 @@ int store_blob_get(struct store *st, int64_t repo_id, const char *digest, int64_
     return rc == SQLITE_DONE ? -ENOENT : store_fail(st, "reading a blob", err);
 }
 
+int store_blob_stat(struct store *st, int64_t repo_id, const char *digest, int64_t *ret_size,
+                    double *ret_linked_at, bool *ret_referenced, struct wh_err *err)
+{
+    static const char sql[] =
+        "SELECT b.size, l.linked_at,"
+        " EXISTS (SELECT 1 FROM manifest_references r WHERE r.digest = l.digest)"
+        " FROM repository_blobs l JOIN blobs b ON b.digest = l.digest"
+        " WHERE l.repo_id = ? AND l.digest = ?";
+    sqlite3_stmt *s = store_stmt(st, sql, err);
+    if (!s)
+        return -EIO;
+    sqlite3_bind_int64(s, 1, repo_id);
+    sqlite3_bind_text(s, 2, digest, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *ret_size = sqlite3_column_int64(s, 0);
+        *ret_linked_at = sqlite3_column_double(s, 1);
+        *ret_referenced = sqlite3_column_int(s, 2) != 0;
+    }
+    store_done(s);
+    if (rc == SQLITE_ROW)
+        return 0;
+    return rc == SQLITE_DONE ? -ENOENT : store_fail(st, "reading a blob", err);
+}
+
 static int link_blob(struct store *st, int64_t repo_id, const char *digest, double now,
                      struct wh_err *err)
 {

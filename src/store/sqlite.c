@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -12,7 +13,8 @@
 #include "core/xalloc.h"
 #include "store/schema.h"
 
-#define STMT_CACHE 64
+/* Open-addressed by the SQL string's address; every statement wharf has fits many times. */
+#define STMT_CACHE 1024
 
 struct conn {
     struct conn *next;
@@ -44,8 +46,9 @@ struct store {
 
 static void conn_close(struct conn *c)
 {
-    for (unsigned i = 0; i < c->ncache; i++)
-        sqlite3_finalize(c->cache[i].stmt);
+    for (unsigned i = 0; i < STMT_CACHE; i++)
+        if (c->cache[i].stmt)
+            sqlite3_finalize(c->cache[i].stmt);
     sqlite3_close(c->db);
     free(c);
 }
@@ -162,24 +165,28 @@ sqlite3_stmt *store_stmt(struct store *st, const char *sql, struct wh_err *err)
     struct conn *c = conn_get(st, err);
     if (!c)
         return NULL;
-    for (unsigned i = 0; i < c->ncache; i++)
-        if (c->cache[i].sql == sql)
-            return c->cache[i].stmt;
+    size_t h = ((uintptr_t)sql >> 3) * 0x9E3779B97F4A7C15ULL >> 54; /* 10 bits */
+    for (unsigned probe = 0; probe < STMT_CACHE; probe++, h = (h + 1) % STMT_CACHE) {
+        if (c->cache[h].sql == sql)
+            return c->cache[h].stmt;
+        if (!c->cache[h].sql)
+            break;
+    }
+    if (c->ncache >= STMT_CACHE * 3 / 4) {
+        /* Unreachable with a fixed set of statements; refuse rather than leak. */
+        wh_err_set(err, 500, "ServerException", "store: statement cache is full (%u)", c->ncache);
+        return NULL;
+    }
     sqlite3_stmt *stmt = NULL;
-    int rc = sqlite3_prepare_v3(c->db, sql, -1,
-                                c->ncache < STMT_CACHE ? SQLITE_PREPARE_PERSISTENT : 0, &stmt, NULL);
+    int rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL);
     if (rc != SQLITE_OK) {
         wh_err_set(err, 500, "ServerException", "store: cannot prepare statement: %s",
                    sqlite3_errmsg(c->db));
         return NULL;
     }
-    if (c->ncache < STMT_CACHE) {
-        c->cache[c->ncache].sql = sql;
-        c->cache[c->ncache].stmt = stmt;
-        c->ncache++;
-    } else {
-        log_warn("store: statement cache full; raise STMT_CACHE");
-    }
+    c->cache[h].sql = sql;
+    c->cache[h].stmt = stmt;
+    c->ncache++;
     return stmt;
 }
 

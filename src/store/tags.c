@@ -106,7 +106,9 @@ int store_resource_status(struct store *st, const char *arn, char **ret_status, 
     /* One lookup over every table of taggable resources; add a UNION arm per new table
      * (services, tasks, container instances, capacity providers). */
     static const char sql[] = "SELECT status FROM clusters WHERE arn = ?1"
-                              " UNION ALL SELECT status FROM task_definitions WHERE arn = ?1";
+                              " UNION ALL SELECT status FROM task_definitions WHERE arn = ?1"
+                              " UNION ALL SELECT last_status FROM tasks WHERE arn = ?1"
+                              " UNION ALL SELECT status FROM container_instances WHERE arn = ?1";
     sqlite3_stmt *s = store_stmt(st, sql, err);
     if (!s)
         return -EIO;

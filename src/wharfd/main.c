@@ -20,12 +20,15 @@
 #include "registry/gc.h"
 #include "registry/registry.h"
 #include "store/store.h"
+#include "wharfd/local_agent.h"
 #include "wharfd/routes.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:4566"
 #define DEFAULT_ACCOUNT "000000000000"
 #define DEFAULT_REGION "us-east-1"
 #define DEFAULT_DATA_DIR "./.wharf"
+
+static bool no_local_capacity; /* --no-local-capacity */
 
 static void usage(FILE *f)
 {
@@ -52,6 +55,8 @@ static void usage(FILE *f)
             "  --registry-gc-grace S     keep unreferenced blobs S seconds (default 3600)\n"
             "  --lifecycle-interval T  how often ECR lifecycle policies are applied: 90s, 15m,\n"
             "                       2h or minutes (default 60; 0 turns it off)\n"
+            "  --no-local-capacity  do not start the local agent (wharf-agent beside wharfd,\n"
+            "                       data in DIR/agent) that runs FARGATE tasks\n"
             "  -h, --help           show this help and exit\n"
             "  --version            print the version and exit\n"
             "\n"
@@ -88,7 +93,7 @@ static int parse_args(int argc, char **argv, struct wharf_config *cfg)
 {
     enum { OPT_LISTEN = 256, OPT_DATA, OPT_REGION, OPT_ACCOUNT, OPT_THREADS, OPT_LOG, OPT_VERSION,
            OPT_REGISTRY_HOST, OPT_CREATE_ON_PUSH, OPT_LIFECYCLE,
-           OPT_GC_INTERVAL, OPT_GC_GRACE };
+           OPT_GC_INTERVAL, OPT_GC_GRACE, OPT_NO_LOCAL };
     static const struct option opts[] = {
         {"listen", required_argument, NULL, OPT_LISTEN},
         {"data-dir", required_argument, NULL, OPT_DATA},
@@ -103,6 +108,7 @@ static int parse_args(int argc, char **argv, struct wharf_config *cfg)
         {"registry-gc-interval", required_argument, NULL, OPT_GC_INTERVAL},
         {"registry-gc-grace", required_argument, NULL, OPT_GC_GRACE},
         {"lifecycle-interval", required_argument, NULL, OPT_LIFECYCLE},
+        {"no-local-capacity", no_argument, NULL, OPT_NO_LOCAL},
         {NULL, 0, NULL, 0},
     };
     parse_listen(DEFAULT_LISTEN, cfg);
@@ -155,6 +161,9 @@ static int parse_args(int argc, char **argv, struct wharf_config *cfg)
             *(c == OPT_GC_GRACE ? &cfg->registry_gc_grace : &cfg->registry_gc_interval) = v;
             break;
         }
+        case OPT_NO_LOCAL:
+            no_local_capacity = true;
+            break;
         case OPT_CREATE_ON_PUSH:
             cfg->create_repository_on_push = true;
             break;
@@ -263,6 +272,7 @@ int main(int argc, char **argv)
     int rc = 1;
     struct http_server *srv = NULL;
     struct ecr_lifecycle_sched *lifecycle = NULL;
+    struct local_agent *local = NULL;
     if (open_state(&app) < 0)
         goto out;
     struct http_server_config hc = {
@@ -289,11 +299,15 @@ int main(int argc, char **argv)
            "--endpoint-url %s ecs list-clusters\n",
            app.cfg.data_dir, app.cfg.region, url);
 
+    if (!no_local_capacity)
+        local = local_agent_start_for(&app.cfg, http_server_port(srv));
+
     int sig = 0;
     sigwait(&sigs, &sig);
     log_info("received %s, shutting down", strsignal(sig));
     rc = 0;
 out:
+    local_agent_stop(local, 10000); /* first: it reports through the server */
     waiters_stop(); /* parked long polls answer before the server stops */
     logs_retention_stop();
     http_server_stop(srv, 10000);

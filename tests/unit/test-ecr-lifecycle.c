@@ -21,12 +21,14 @@
 
 /* ---- helpers: a rule as JSON text ---- */
 
-#define RULE(prio, sel) "{\"rulePriority\":" #prio ",\"selection\":{" sel "},\"action\":{\"type\":\"expire\"}}"
+#define RULE(prio, sel)                                                                            \
+    "{\"rulePriority\":" #prio ",\"selection\":{" sel "},\"action\":{\"type\":\"expire\"}}"
 #define P1(a) "{\"rules\":[" a "]}"
 #define P2(a, b) "{\"rules\":[" a "," b "]}"
 #define P3(a, b, c) "{\"rules\":[" a "," b "," c "]}"
 #define COUNT_MORE(n) "\"countType\":\"imageCountMoreThan\",\"countNumber\":" #n
-#define SINCE_DAYS(n) "\"countType\":\"sinceImagePushed\",\"countUnit\":\"days\",\"countNumber\":" #n
+#define SINCE_DAYS(n)                                                                              \
+    "\"countType\":\"sinceImagePushed\",\"countUnit\":\"days\",\"countNumber\":" #n
 #define UNTAGGED "\"tagStatus\":\"untagged\","
 #define ANY "\"tagStatus\":\"any\","
 #define PREFIX(list) "\"tagStatus\":\"tagged\",\"tagPrefixList\":[" list "],"
@@ -44,13 +46,13 @@ static const struct parse_case parse_cases[] = {
     {"minimal count rule", P1(RULE(1, UNTAGGED COUNT_MORE(1))), NULL},
     {"prefix and pattern rules, any last",
      P3(RULE(1, PREFIX("\"prod\"") COUNT_MORE(3)), RULE(2, PATTERN("\"dev-*\"") SINCE_DAYS(7)),
-            RULE(9, ANY SINCE_DAYS(30))),
+        RULE(9, ANY SINCE_DAYS(30))),
      NULL},
     {"priorities unordered in the document",
      P2(RULE(5, ANY COUNT_MORE(100)), RULE(2, UNTAGGED SINCE_DAYS(1))), NULL},
     {"description allowed",
-     "{\"rules\":[{\"rulePriority\":1,\"description\":\"d\",\"selection\":{" UNTAGGED
-     COUNT_MORE(1) "},\"action\":{\"type\":\"expire\"}}]}",
+     "{\"rules\":[{\"rulePriority\":1,\"description\":\"d\",\"selection\":{" UNTAGGED COUNT_MORE(
+         1) "},\"action\":{\"type\":\"expire\"}}]}",
      NULL},
     {"four wildcards allowed", P1(RULE(1, PATTERN("\"*a*b*c*\"") COUNT_MORE(1))), NULL},
     {"not JSON", "{rules:", "not valid JSON"},
@@ -59,14 +61,14 @@ static const struct parse_case parse_cases[] = {
     {"unknown top-level key", "{\"rules\":[" RULE(1, UNTAGGED COUNT_MORE(1)) "],\"x\":1}",
      "unknown property 'x'"},
     {"unknown rule key",
-     "{\"rules\":[{\"rulePriority\":1,\"bogus\":1,\"selection\":{" UNTAGGED COUNT_MORE(1)
-     "},\"action\":{\"type\":\"expire\"}}]}",
+     "{\"rules\":[{\"rulePriority\":1,\"bogus\":1,\"selection\":{" UNTAGGED COUNT_MORE(
+         1) "},\"action\":{\"type\":\"expire\"}}]}",
      "rules[0] has unknown property 'bogus'"},
     {"priority zero", P1(RULE(0, UNTAGGED COUNT_MORE(1))),
      "rules[0].rulePriority must be a positive integer"},
     {"priority string",
-     "{\"rules\":[{\"rulePriority\":\"1\",\"selection\":{" UNTAGGED COUNT_MORE(1)
-     "},\"action\":{\"type\":\"expire\"}}]}",
+     "{\"rules\":[{\"rulePriority\":\"1\",\"selection\":{" UNTAGGED COUNT_MORE(
+         1) "},\"action\":{\"type\":\"expire\"}}]}",
      "rulePriority must be a positive integer"},
     {"duplicate priority",
      P2(RULE(1, UNTAGGED COUNT_MORE(1)), RULE(1, PREFIX("\"a\"") COUNT_MORE(1))),
@@ -77,8 +79,8 @@ static const struct parse_case parse_cases[] = {
     {"tagged without lists", P1(RULE(1, "\"tagStatus\":\"tagged\"," COUNT_MORE(1))),
      "needs exactly one of tagPrefixList and tagPatternList"},
     {"tagged with both lists",
-     P1(RULE(1, "\"tagStatus\":\"tagged\",\"tagPrefixList\":[\"a\"],\"tagPatternList\":[\"a*\"],"
-                    COUNT_MORE(1))),
+     P1(RULE(1, "\"tagStatus\":\"tagged\",\"tagPrefixList\":[\"a\"],\"tagPatternList\":[\"a*\"]"
+                "," COUNT_MORE(1))),
      "needs exactly one of tagPrefixList and tagPatternList"},
     {"untagged with prefixes",
      P1(RULE(1, "\"tagStatus\":\"untagged\",\"tagPrefixList\":[\"a\"]," COUNT_MORE(1))),
@@ -92,11 +94,10 @@ static const struct parse_case parse_cases[] = {
      "tagPrefixList[0] must be a non-empty string"},
     {"five wildcards", P1(RULE(1, PATTERN("\"*a*b*c*d*\"") COUNT_MORE(1))),
      "has more than 4 wildcards"},
-    {"missing countType", P1(RULE(1, UNTAGGED "\"countNumber\":1")),
-     "countType is required"},
+    {"missing countType", P1(RULE(1, UNTAGGED "\"countNumber\":1")), "countType is required"},
     {"unsupported countType",
      P1(RULE(1, UNTAGGED "\"countType\":\"sinceImagePulled\",\"countUnit\":\"days\","
-                             "\"countNumber\":1")),
+                         "\"countNumber\":1")),
      "countType 'sinceImagePulled' is not supported"},
     {"countNumber zero", P1(RULE(1, UNTAGGED COUNT_MORE(0))),
      "countNumber must be an integer of at least 1"},
@@ -110,22 +111,20 @@ static const struct parse_case parse_cases[] = {
      "countUnit is required when countType is sinceImagePushed"},
     {"countUnit hours",
      P1(RULE(1, UNTAGGED "\"countType\":\"sinceImagePushed\",\"countUnit\":\"hours\","
-                             "\"countNumber\":1")),
+                         "\"countNumber\":1")),
      "countUnit 'hours' must be 'days'"},
     {"unknown selection key", P1(RULE(1, UNTAGGED COUNT_MORE(1) ",\"x\":1")),
      "rules[0].selection has unknown property 'x'"},
     {"action transition",
-     "{\"rules\":[{\"rulePriority\":1,\"selection\":{" UNTAGGED COUNT_MORE(1)
-     "},\"action\":{\"type\":\"transition\"}}]}",
+     "{\"rules\":[{\"rulePriority\":1,\"selection\":{" UNTAGGED COUNT_MORE(
+         1) "},\"action\":{\"type\":\"transition\"}}]}",
      "action.type 'transition' is not supported"},
     {"missing action",
      "{\"rules\":[{\"rulePriority\":1,\"selection\":{" UNTAGGED COUNT_MORE(1) "}}]}",
      "rules[0].action is required"},
-    {"two untagged rules",
-     P2(RULE(1, UNTAGGED COUNT_MORE(1)), RULE(2, UNTAGGED SINCE_DAYS(1))),
+    {"two untagged rules", P2(RULE(1, UNTAGGED COUNT_MORE(1)), RULE(2, UNTAGGED SINCE_DAYS(1))),
      "only one rule may select untagged images"},
-    {"any not last",
-     P2(RULE(1, ANY COUNT_MORE(5)), RULE(2, PREFIX("\"a\"") COUNT_MORE(1))),
+    {"any not last", P2(RULE(1, ANY COUNT_MORE(5)), RULE(2, PREFIX("\"a\"") COUNT_MORE(1))),
      "the rule with tagStatus any (rulePriority 1) must have the highest rulePriority"},
     {"second rule named in message",
      P2(RULE(1, UNTAGGED COUNT_MORE(1)), RULE(2, PREFIX("\"a\"") COUNT_MORE(-1))),
@@ -147,8 +146,7 @@ static void test_parse_table(void **state)
             continue;
         }
         if (r == 0)
-            fail_msg("[%s] expected an error containing \"%s\", but it parsed", c->name,
-                     c->expect);
+            fail_msg("[%s] expected an error containing \"%s\", but it parsed", c->name, c->expect);
         if (strcmp(err.type, "InvalidParameterException") != 0 || err.status != 400)
             fail_msg("[%s] error type %s/%d, expected InvalidParameterException/400", c->name,
                      err.type, err.status);
@@ -163,8 +161,8 @@ static void test_parse_sorts_rules(void **state)
     struct ecr_lifecycle *p = NULL;
     struct wh_err err = {0};
     assert_int_equal(ecr_lifecycle_parse(P3(RULE(30, ANY COUNT_MORE(9)),
-                                                RULE(2, PREFIX("\"x\",\"y\"") SINCE_DAYS(4)),
-                                                RULE(7, UNTAGGED COUNT_MORE(1))),
+                                            RULE(2, PREFIX("\"x\",\"y\"") SINCE_DAYS(4)),
+                                            RULE(7, UNTAGGED COUNT_MORE(1))),
                                          &p, &err),
                      0);
     assert_int_equal(p->nrules, 3);
@@ -210,12 +208,18 @@ static const struct eval_case eval_cases[] = {
      {0, 1}},
     {"prefix keeps the 2 newest prod images",
      P1(RULE(1, PREFIX("\"prod\"") COUNT_MORE(2))),
-     {{"a", {"prod-1"}, 4}, {"b", {"prod-2"}, 3}, {"c", {"prod-3"}, 2}, {"d", {"dev-1"}, 10},
-      {"e", {NULL}, 10}, {"f", {"production"}, 1}},
+     {{"a", {"prod-1"}, 4},
+      {"b", {"prod-2"}, 3},
+      {"c", {"prod-3"}, 2},
+      {"d", {"dev-1"}, 10},
+      {"e", {NULL}, 10},
+      {"f", {"production"}, 1}},
      {1, 1, 0, 0, 0, 0}},
     {"prefix list needs every prefix matched by some tag",
      P1(RULE(1, PREFIX("\"prod\",\"v\"") COUNT_MORE(1))),
-     {{"a", {"prod", "v1"}, 3}, {"b", {"prod"}, 2}, {"c", {"v2", "prod-x"}, 1},
+     {{"a", {"prod", "v1"}, 3},
+      {"b", {"prod"}, 2},
+      {"c", {"v2", "prod-x"}, 1},
       {"d", {"prodv"}, 5}},
      {1, 0, 0, 0}},
     {"pattern list with wildcards",
@@ -293,8 +297,8 @@ static void run_eval_case(const struct eval_case *c)
             snprintf(have + strlen(have), sizeof(have) - strlen(have), " %s=%d",
                      c->images[k].digest, got[k]);
         }
-        fail_msg("[%s] image %s: expected rule %d, got %d\n  expected:%s\n  got:     %s",
-                 c->name, c->images[i].digest, c->expect[i], got[i], want, have);
+        fail_msg("[%s] image %s: expected rule %d, got %d\n  expected:%s\n  got:     %s", c->name,
+                 c->images[i].digest, c->expect[i], got[i], want, have);
     }
 }
 
@@ -311,14 +315,14 @@ static void test_eval_order_independent(void **state)
     (void)state;
     struct ecr_lifecycle *p = NULL;
     struct wh_err err = {0};
-    assert_int_equal(ecr_lifecycle_parse(P2(RULE(1, PREFIX("\"v\"") COUNT_MORE(2)),
-                                                RULE(2, ANY SINCE_DAYS(3))),
-                                         &p, &err),
-                     0);
+    assert_int_equal(
+        ecr_lifecycle_parse(P2(RULE(1, PREFIX("\"v\"") COUNT_MORE(2)), RULE(2, ANY SINCE_DAYS(3))),
+                            &p, &err),
+        0);
     static const char *const t1[] = {"v1"}, *const t2[] = {"v2"}, *const t3[] = {"v3"},
                              *const t4[] = {"x"};
     struct ecr_lc_image fwd[] = {
-        {"d1", t1, 1, NOW - 9 * DAY}, {"d2", t2, 1, NOW - 8 * DAY}, {"d3", t3, 1, NOW - 1 * DAY},
+        {"d1", t1, 1, NOW - 9 * DAY}, {"d2", t2, 1, NOW - 8 * DAY},   {"d3", t3, 1, NOW - 1 * DAY},
         {"d4", t4, 1, NOW - 5 * DAY}, {"d5", NULL, 0, NOW - 1 * DAY},
     };
     struct ecr_lc_image rev[ARRAY_SIZE(fwd)];
@@ -345,9 +349,9 @@ static void test_interval_parse(void **state)
         const char *in;
         double secs; /* -1: refused */
     } cases[] = {
-        {"60", 3600}, {"0", 0},      {"90s", 90},  {"15m", 900}, {"2h", 7200}, {"1.5m", 90},
-        {"", -1},     {"m", -1},     {"-5", -1},   {"5x", -1},   {"5ms", -1},  {"0.5s", -1},
-        {"8d", -1},   {"169h", -1},  {"168h", 604800},
+        {"60", 3600}, {"0", 0},     {"90s", 90}, {"15m", 900}, {"2h", 7200},
+        {"1.5m", 90}, {"", -1},     {"m", -1},   {"-5", -1},   {"5x", -1},
+        {"5ms", -1},  {"0.5s", -1}, {"8d", -1},  {"169h", -1}, {"168h", 604800},
     };
     for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
         double got = -2;
@@ -363,10 +367,8 @@ static void test_interval_parse(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_table),
-        cmocka_unit_test(test_parse_sorts_rules),
-        cmocka_unit_test(test_eval_table),
-        cmocka_unit_test(test_eval_order_independent),
+        cmocka_unit_test(test_parse_table),    cmocka_unit_test(test_parse_sorts_rules),
+        cmocka_unit_test(test_eval_table),     cmocka_unit_test(test_eval_order_independent),
         cmocka_unit_test(test_interval_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,6 +1,6 @@
 /* Repository policies (src/ecr/policy_eval.c): validation messages and the allow/deny verdicts
- * the registry enforces, as tables; plus the other pure ECR helpers: wildcard matching, tag
- * mutability and the advertised registry host. */
+ * the registry enforces, as tables; plus the other pure ECR helpers: wildcard matching, the
+ * tag mutability settings and the advertised registry host. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -37,18 +37,18 @@ static const struct {
      NULL},
     {"single statement object",
      "{\"Version\":\"2012-10-17\",\"Statement\":" STMT("Allow", "\"*\"", "\"*\"") "}", NULL},
-    {"NotAction", "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Deny\","
-                  "\"Principal\":\"*\",\"NotAction\":\"ecr:BatchGetImage\"}]}",
+    {"NotAction",
+     "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Deny\","
+     "\"Principal\":\"*\",\"NotAction\":\"ecr:BatchGetImage\"}]}",
      NULL},
-    {"service principal", DOC(STMT("Allow", "{\"Service\":\"codebuild.amazonaws.com\"}",
-                                   "\"ecr:BatchGetImage\"")),
+    {"service principal",
+     DOC(STMT("Allow", "{\"Service\":\"codebuild.amazonaws.com\"}", "\"ecr:BatchGetImage\"")),
      NULL},
     {"case-insensitive action", DOC(STMT("Allow", "\"*\"", "\"ECR:batchgetimage\"")), NULL},
     {"not JSON", "{", "not valid JSON"},
     {"empty text", "", "not valid JSON"},
     {"array", "[]", "must be a JSON object"},
-    {"no version", "{\"Statement\":[" STMT("Allow", "\"*\"", "\"*\"") "]}",
-     "Version '(missing)'"},
+    {"no version", "{\"Statement\":[" STMT("Allow", "\"*\"", "\"*\"") "]}", "Version '(missing)'"},
     {"bad version", "{\"Version\":\"2020-01-01\",\"Statement\":[]}", "Version '2020-01-01'"},
     {"unknown top-level", "{\"Version\":\"2012-10-17\",\"Foo\":1,\"Statement\":[]}",
      "unknown top-level element 'Foo'"},
@@ -86,8 +86,7 @@ static const struct {
      DOC(STMT("Allow", "\"*\"", "\"*\"") "," STMT("Deny", "\"*\"", "\"ec2:*\"")),
      "Statement[1].Action 'ec2:*'"},
     {"duplicate keys refused",
-     "{\"Version\":\"2012-10-17\",\"Version\":\"2012-10-17\",\"Statement\":[]}",
-     "not valid JSON"},
+     "{\"Version\":\"2012-10-17\",\"Version\":\"2012-10-17\",\"Statement\":[]}", "not valid JSON"},
 };
 
 static void test_validate_table(void **state)
@@ -126,19 +125,17 @@ static const struct {
      "ecr:BatchGetImage", ECR_POLICY_ALLOW, true},
     {"pull-only policy refuses push", DOC(STMT("Allow", "\"*\"", "\"ecr:BatchGetImage\"")), ME,
      "ecr:PutImage", ECR_POLICY_NO_MATCH, false},
-    {"account root ARN covers its users",
-     DOC(STMT("Allow", "{\"AWS\":\"" ME "\"}", "\"ecr:*\"")), ME_USER, "ecr:PutImage",
-     ECR_POLICY_ALLOW, true},
+    {"account root ARN covers its users", DOC(STMT("Allow", "{\"AWS\":\"" ME "\"}", "\"ecr:*\"")),
+     ME_USER, "ecr:PutImage", ECR_POLICY_ALLOW, true},
     {"bare account id covers the account",
      DOC(STMT("Allow", "{\"AWS\":[\"123456789012\"]}", "\"ecr:*\"")), ME, "ecr:PutImage",
      ECR_POLICY_ALLOW, true},
-    {"other account not covered", DOC(STMT("Allow", "{\"AWS\":\"" OTHER "\"}", "\"ecr:*\"")),
+    {"other account not covered", DOC(STMT("Allow", "{\"AWS\":\"" OTHER "\"}", "\"ecr:*\"")), ME,
+     "ecr:BatchGetImage", ECR_POLICY_NO_MATCH, false},
+    {"user ARN matches only that user", DOC(STMT("Allow", "{\"AWS\":\"" ME_USER "\"}", "\"*\"")),
      ME, "ecr:BatchGetImage", ECR_POLICY_NO_MATCH, false},
-    {"user ARN matches only that user",
-     DOC(STMT("Allow", "{\"AWS\":\"" ME_USER "\"}", "\"*\"")), ME, "ecr:BatchGetImage",
-     ECR_POLICY_NO_MATCH, false},
-    {"user ARN matches the user", DOC(STMT("Allow", "{\"AWS\":\"" ME_USER "\"}", "\"*\"")),
-     ME_USER, "ecr:BatchGetImage", ECR_POLICY_ALLOW, true},
+    {"user ARN matches the user", DOC(STMT("Allow", "{\"AWS\":\"" ME_USER "\"}", "\"*\"")), ME_USER,
+     "ecr:BatchGetImage", ECR_POLICY_ALLOW, true},
     {"deny wins over allow",
      DOC(STMT("Allow", "\"*\"", "\"ecr:*\"") "," STMT("Deny", "{\"AWS\":\"" ME "\"}",
                                                       "\"ecr:PutImage\"")),
@@ -150,8 +147,8 @@ static const struct {
      "ecr:BatchCheckLayerAvailability", ECR_POLICY_ALLOW, true},
     {"action wildcard question mark", DOC(STMT("Allow", "\"*\"", "\"ecr:?utImage\"")), ME,
      "ecr:PutImage", ECR_POLICY_ALLOW, true},
-    {"action case-insensitive", DOC(STMT("Allow", "\"*\"", "\"ECR:PUTIMAGE\"")), ME,
-     "ecr:PutImage", ECR_POLICY_ALLOW, true},
+    {"action case-insensitive", DOC(STMT("Allow", "\"*\"", "\"ECR:PUTIMAGE\"")), ME, "ecr:PutImage",
+     ECR_POLICY_ALLOW, true},
     {"star action", DOC(STMT("Allow", "\"*\"", "\"*\"")), ME, "ecr:UploadLayerPart",
      ECR_POLICY_ALLOW, true},
     {"NotAction allows the rest",
@@ -177,14 +174,14 @@ static void test_eval_table(void **state)
 {
     (void)state;
     for (size_t i = 0; i < ARRAY_SIZE(eval_cases); i++) {
-        enum ecr_policy_decision d =
-            ecr_policy_evaluate(eval_cases[i].policy, eval_cases[i].principal, eval_cases[i].action);
+        enum ecr_policy_decision d = ecr_policy_evaluate(
+            eval_cases[i].policy, eval_cases[i].principal, eval_cases[i].action);
         if (d != eval_cases[i].decision)
-            fail_msg("[%s] %s %s: expected %s, got %s", eval_cases[i].name,
-                     eval_cases[i].principal, eval_cases[i].action,
-                     decision_names[eval_cases[i].decision], decision_names[d]);
-        bool a = ecr_policy_allows(eval_cases[i].policy, eval_cases[i].principal,
-                                   eval_cases[i].action);
+            fail_msg("[%s] %s %s: expected %s, got %s", eval_cases[i].name, eval_cases[i].principal,
+                     eval_cases[i].action, decision_names[eval_cases[i].decision],
+                     decision_names[d]);
+        bool a =
+            ecr_policy_allows(eval_cases[i].policy, eval_cases[i].principal, eval_cases[i].action);
         if (a != eval_cases[i].allows)
             fail_msg("[%s] ecr_policy_allows: expected %d, got %d", eval_cases[i].name,
                      eval_cases[i].allows, a);
@@ -201,15 +198,24 @@ static void test_glob(void **state)
         unsigned flags;
         bool match;
     } cases[] = {
-        {"prod*", "prod", 0, true},         {"prod*", "prod-1", 0, true},
-        {"prod*", "pro", 0, false},         {"*prod", "my-prod", 0, true},
-        {"*-rc*", "1.0-rc2", 0, true},      {"*-rc*", "1.0", 0, false},
-        {"a*b*c", "abc", 0, true},          {"a*b*c", "aXbYc", 0, true},
-        {"a*b*c", "aXbY", 0, false},        {"*", "", 0, true},
-        {"", "", 0, true},                  {"", "x", 0, false},
-        {"prod", "prod", 0, true},          {"prod", "Prod", 0, false},
-        {"prod", "Prod", GLOB_ICASE, true}, {"?x", "ax", 0, false},
-        {"?x", "ax", GLOB_QUESTION, true},  {"?x", "x", GLOB_QUESTION, false},
+        {"prod*", "prod", 0, true},
+        {"prod*", "prod-1", 0, true},
+        {"prod*", "pro", 0, false},
+        {"*prod", "my-prod", 0, true},
+        {"*-rc*", "1.0-rc2", 0, true},
+        {"*-rc*", "1.0", 0, false},
+        {"a*b*c", "abc", 0, true},
+        {"a*b*c", "aXbYc", 0, true},
+        {"a*b*c", "aXbY", 0, false},
+        {"*", "", 0, true},
+        {"", "", 0, true},
+        {"", "x", 0, false},
+        {"prod", "prod", 0, true},
+        {"prod", "Prod", 0, false},
+        {"prod", "Prod", GLOB_ICASE, true},
+        {"?x", "ax", 0, false},
+        {"?x", "ax", GLOB_QUESTION, true},
+        {"?x", "x", GLOB_QUESTION, false},
         {"*a*a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 0, false},
         {"**x**", "yyyx", 0, true},
     };
@@ -226,24 +232,6 @@ static void test_mutability(void **state)
     (void)state;
     static const char filters[] = "[{\"filterType\":\"WILDCARD\",\"filter\":\"latest\"},"
                                   "{\"filterType\":\"WILDCARD\",\"filter\":\"dev-*\"}]";
-    static const struct {
-        const char *mutability, *filters, *tag;
-        bool immutable;
-    } cases[] = {
-        {NULL, NULL, "v1", false},
-        {"MUTABLE", NULL, "v1", false},
-        {"IMMUTABLE", NULL, "v1", true},
-        {"IMMUTABLE_WITH_EXCLUSION", filters, "v1", true},
-        {"IMMUTABLE_WITH_EXCLUSION", filters, "latest", false},
-        {"IMMUTABLE_WITH_EXCLUSION", filters, "dev-42", false},
-        {"MUTABLE_WITH_EXCLUSION", filters, "v1", false},
-        {"MUTABLE_WITH_EXCLUSION", filters, "dev-42", true},
-    };
-    for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
-        if (ecr_tag_is_immutable(cases[i].mutability, cases[i].filters, cases[i].tag) !=
-            cases[i].immutable)
-            fail_msg("%s tag %s: expected immutable=%d", cases[i].mutability, cases[i].tag,
-                     cases[i].immutable);
     json_auto_t *f = json_loads(filters, 0, NULL);
     struct wh_err err = {0};
     assert_int_equal(ecr_mutability_check("IMMUTABLE_WITH_EXCLUSION", f, &err), 0);
