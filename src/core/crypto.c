@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,9 +12,47 @@
 
 #include "core/xalloc.h"
 
+/* SHA256() and HMAC() look the algorithm up on every call; a server hashing every request
+ * fetches it once and keeps a digest context per thread (freed when the thread ends). */
+static EVP_MD *md_sha256;
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+static pthread_key_t ctx_key;
+
+static void ctx_free(void *p)
+{
+    EVP_MD_CTX_free(p);
+}
+
+static void md_init(void)
+{
+    md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    if (!md_sha256 || pthread_key_create(&ctx_key, ctx_free) != 0)
+        abort();
+}
+
+static EVP_MD_CTX *md_ctx(void)
+{
+    pthread_once(&md_once, md_init);
+    EVP_MD_CTX *c = pthread_getspecific(ctx_key);
+    if (!c) {
+        c = EVP_MD_CTX_new();
+        if (!c || pthread_setspecific(ctx_key, c) != 0)
+            abort();
+    }
+    return c;
+}
+
+static void digest2(const void *a, size_t alen, const void *b, size_t blen, uint8_t out[SHA256_LEN])
+{
+    EVP_MD_CTX *c = md_ctx();
+    if (!EVP_DigestInit_ex2(c, md_sha256, NULL) || !EVP_DigestUpdate(c, a, alen) ||
+        (blen && !EVP_DigestUpdate(c, b, blen)) || !EVP_DigestFinal_ex(c, out, NULL))
+        abort();
+}
+
 void sha256(const void *data, size_t len, uint8_t out[SHA256_LEN])
 {
-    SHA256(data, len, out);
+    digest2(data, len, NULL, 0, out);
 }
 
 void hex_encode(const uint8_t *in, size_t len, char *out)
@@ -36,9 +75,18 @@ void sha256_hex(const void *data, size_t len, char out[SHA256_HEX_LEN + 1])
 void hmac_sha256(const void *key, size_t klen, const void *data, size_t dlen,
                  uint8_t out[SHA256_LEN])
 {
-    unsigned int olen = SHA256_LEN;
-    if (!HMAC(EVP_sha256(), key, (int)klen, data, dlen, out, &olen))
-        abort();
+    /* RFC 2104 over the cached digest: H((K^opad) || H((K^ipad) || data)). */
+    uint8_t k[64] = {0}, pad[64], inner[SHA256_LEN];
+    if (klen > sizeof(k))
+        sha256(key, klen, k);
+    else
+        memcpy(k, key, klen);
+    for (int i = 0; i < 64; i++)
+        pad[i] = k[i] ^ 0x36;
+    digest2(pad, sizeof(pad), data, dlen, inner);
+    for (int i = 0; i < 64; i++)
+        pad[i] = k[i] ^ 0x5c;
+    digest2(pad, sizeof(pad), inner, sizeof(inner), out);
 }
 
 void random_bytes(void *buf, size_t len)

@@ -147,7 +147,7 @@ static void set_next_token(json_t *out, const char *key)
 int ecs_list_task_definitions(struct api_ctx *ctx, json_t *in, json_t **ret_out,
                               struct wh_err *err)
 {
-    unsigned max;
+    unsigned max = 0;
     cleanup_free char *after = NULL;
     if (page_params(in, &max, &after, err) < 0)
         return -1;
@@ -188,7 +188,7 @@ int ecs_list_task_definitions(struct api_ctx *ctx, json_t *in, json_t **ret_out,
 int ecs_list_task_definition_families(struct api_ctx *ctx, json_t *in, json_t **ret_out,
                                       struct wh_err *err)
 {
-    unsigned max;
+    unsigned max = 0;
     cleanup_free char *after = NULL;
     if (page_params(in, &max, &after, err) < 0)
         return -1;
