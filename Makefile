@@ -4,7 +4,7 @@ ASAN_BUILD ?= build-asan
 LISTEN ?= 127.0.0.1:4566
 DATA ?= ./.wharf
 
-.PHONY: all deps run test unit e2e bench clean
+.PHONY: all deps run test bench bench-api bench-logs bench-registry clean
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -24,6 +24,18 @@ run: deps all
 # Unit tests run under ASan+UBSan; e2e tests drive the optimized daemon with real clients.
 test: deps
 	scripts/test
+
+# Benchmarks print figures side by side with their peers; they assert nothing.
+bench: bench-api bench-logs bench-registry
+
+bench-api: deps all
+	WHARFD=$(BUILD)/wharfd bench/api/run
+
+bench-logs: deps all
+	WHARFD=$(BUILD)/wharfd bench/logs/run
+
+bench-registry: deps all
+	WHARFD=$(BUILD)/wharfd bench/registry/run
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

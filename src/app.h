@@ -23,6 +23,9 @@ struct wharf_config {
     double registry_gc_grace;
     /* --lifecycle-interval: seconds between passes of the ECR lifecycle scheduler; 0 = off. */
     double lifecycle_interval;
+    /* --task-subnet-pool: the IPv4 block container instances' task subnets are carved from
+     * (src/ecs/instance_subnets.h); NULL: ECS_SUBNET_POOL_DEFAULT. */
+    const char *task_subnet_pool;
 };
 
 struct wharf_app {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "agent/aws_client.h"
+#include "agent/net/task_net.h"
 #include "core/crypto.h"
 #include "core/fsutil.h"
 #include "core/json.h"
@@ -132,7 +133,7 @@ json_t *agent_resources_json(const struct agent_host *h, int64_t reserve_mib)
 /* What this agent really implements. The docker-remote-api versions stand for the container
  * features ECS gates behind them (1.18 ulimits and labels, 1.21 memoryReservation, 1.22 tmpfs
  * and shm size, 1.24 health checks, 1.25 init, 1.29 health check start periods), all of which
- * the OCI spec builder implements. task-eni waits for the networking issue; awslogs for the
+ * the OCI spec builder implements; task-eni is awsvpc (src/agent/net/). awslogs waits for the
  * logs issue. */
 static const char *const capabilities[] = {
     CAP "docker-remote-api.1.17", CAP "docker-remote-api.1.18", CAP "docker-remote-api.1.19",
@@ -147,6 +148,7 @@ static const char *const capabilities[] = {
     "ecs.capability.container-health-check",
     "ecs.capability.container-ordering",
     "ecs.capability.task-cpu-mem-limit",
+    "ecs.capability.task-eni", /* awsvpc: src/agent/net/ */
     "ecs.capability.docker-plugin.local",
     "ecs.capability.private-registry-authentication.secretsmanager",
 };
@@ -318,6 +320,7 @@ int agent_register(struct agent *a, struct wh_err *err)
     free(a->cluster_arn);
     const char *cl = json_str(ci, "clusterArn");
     a->cluster_arn = xstrdup(cl ? cl : a->cfg.cluster);
+    task_net_registered(a, ci); /* the task subnets wharfd carved for this instance */
     r = identity_save(path, a);
     if (r < 0)
         return wh_err_set(err, 0, "IOError", "cannot write %s: %s", path, strerror(-r));

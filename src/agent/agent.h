@@ -20,6 +20,8 @@ struct aws_client;
 struct engine;
 struct reconciler;
 struct reporter;
+struct task_net;
+struct logship;
 
 enum agent_capacity { AGENT_CAPACITY_EC2, AGENT_CAPACITY_FARGATE };
 
@@ -76,10 +78,11 @@ struct agent {
     struct engine *engine;
     struct reconciler *rec;
     struct reporter *rep;
+    struct task_net *net;    /* task networking (net/task_net.h), once registered */
+    struct logship *logship; /* the awslogs driver (logship.h) */
     char *instance_arn;   /* after registration */
     char *instance_id;
     char *cluster_arn;    /* the containerInstance's cluster as wharfd answered, else cfg */
-    char *state_dir;      /* DATA/tasks */
     volatile int stopping; /* set by agent_request_stop: leave the loops, keep containers */
     int stop_fd;           /* eventfd, readable once stopping */
 };

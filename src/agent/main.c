@@ -15,6 +15,8 @@
 #include "agent/agent.h"
 #include "agent/aws_client.h"
 #include "agent/engine.h"
+#include "agent/logship.h"
+#include "agent/net/task_net.h"
 #include "agent/poll.h"
 #include "agent/reconcile.h"
 #include "agent/report.h"
@@ -342,7 +344,6 @@ static int run(struct options *o, struct agent *a)
         log_error("%s", err.msg);
         return 1;
     }
-    a->state_dir = xstrdup(a->engine->state_dir);
     if (agent_register(a, &err) < 0) {
         if (a->stopping)
             return 0;
@@ -351,6 +352,14 @@ static int run(struct options *o, struct agent *a)
     }
     if (reporter_start(a, REPORT_WORKERS, &a->rep) < 0 || reconciler_new(a, &a->rec) < 0) {
         log_error("cannot start the reporter");
+        return 1;
+    }
+    cleanup_free char *logship_dir = xasprintf("%s/logship", a->cfg.data_dir);
+    struct logship_opts lo = {.state_dir = logship_dir, .endpoint = a->cfg.endpoint,
+                              .credentials = a->cfg.credentials, .profile = a->cfg.profile,
+                              .default_region = a->cfg.region};
+    if (logship_start(&lo, &a->logship, &err) < 0) { /* before recovery: it reports exits */
+        log_error("%s", err.msg);
         return 1;
     }
     if (reconciler_recover(a->rec, &err) < 0)
@@ -397,12 +406,13 @@ int main(int argc, char **argv)
         pthread_detach(st);
         rc = run(&o, &a);
     }
+    logship_stop(a.logship); /* after the runners: they report exits to it */
+    task_net_close(&a);
     engine_close(a.engine);
     aws_client_free(a.aws);
     free(a.instance_arn);
     free(a.instance_id);
     free(a.cluster_arn);
-    free(a.state_dir);
     agent_config_free(&a.cfg);
     free(o.conmon);
     if (lock >= 0)

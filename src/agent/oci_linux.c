@@ -33,10 +33,13 @@ static json_t *namespaces(const struct oci_ctx *c)
 {
     json_t *ns = json_pack("[{s:s},{s:s},{s:s},{s:s}]", "type", "pid", "type", "ipc", "type",
                            "uts", "type", "mount");
+    bool off = json_bool(c->def, "disableNetworking", false);
+    if (c->in->host_network && !off)
+        return ns; /* the host's network namespace */
     json_t *net = json_pack("{s:s}", "type", "network");
     /* disableNetworking: a network namespace of its own (loopback only) even in a task that
      * has one. */
-    if (c->in->netns && !json_bool(c->def, "disableNetworking", false))
+    if (c->in->netns && !off)
         json_object_set_new(net, "path", json_string(c->in->netns));
     json_array_append_new(ns, net);
     return ns;

@@ -42,6 +42,7 @@ struct oci_spec_in {
     const char *passwd, *group; /* the image's /etc/passwd and /etc/group text, or NULL */
     const char *netns;         /* network namespace to join; NULL (or the definition's
                                   disableNetworking): a new one, loopback only */
+    bool host_network;         /* networkMode host: no network namespace (netns ignored) */
     const char *hostname;      /* NULL: the definition's hostname, else none */
     const char *hosts_path, *resolv_conf_path, *hostname_path; /* files bind-mounted over
                                   /etc/hosts, /etc/resolv.conf, /etc/hostname (NULL: none) */

@@ -10,6 +10,7 @@
 #include "agent/agent.h"
 #include "agent/cgroup.h"
 #include "agent/engine.h"
+#include "agent/net/task_net.h"
 #include "agent/netns.h"
 #include "agent/report.h"
 #include "agent/rmtree.h"
@@ -132,6 +133,11 @@ int reconciler_recover(struct reconciler *r, struct wh_err *err)
         return -1;
     remove_orphan_containers(e, recs, n);
     remove_orphan_dirs(e, recs, n);
+    const char **ids = xcalloc(n + 1, sizeof(char *));
+    for (size_t i = 0; i < n; i++)
+        ids[i] = recs[i]->id;
+    task_net_gc(r->agent, ids, n); /* networks of tasks the agent has no record of */
+    free(ids);
     pthread_mutex_lock(&r->mu);
     for (size_t i = 0; i < n; i++) {
         struct task *t = task_new(r->agent, recs[i], true);
@@ -205,12 +211,12 @@ void reconciler_apply(struct reconciler *r, const json_t *tasks)
     reconciler_sweep(r);
 }
 
-static bool forgettable(struct task *t)
+static bool forgettable(struct reconciler *r, struct task *t)
 {
     pthread_mutex_lock(&t->mu);
     bool done = t->finished && !t->listed;
     pthread_mutex_unlock(&t->mu);
-    return done && reporter_settled(t);
+    return done && reporter_settled(r->agent->rep, t);
 }
 
 void reconciler_sweep(struct reconciler *r)
@@ -218,7 +224,7 @@ void reconciler_sweep(struct reconciler *r)
     pthread_mutex_lock(&r->mu);
     for (size_t i = 0; i < r->n;) {
         struct task *t = r->v[i];
-        if (!forgettable(t)) {
+        if (!forgettable(r, t)) {
             i++;
             continue;
         }
@@ -241,7 +247,7 @@ char **reconciler_images_in_use(struct reconciler *r, size_t *ret_n)
     for (size_t i = 0; i < r->n; i++) {
         struct task *t = r->v[i];
         pthread_mutex_lock(&t->mu);
-        for (size_t k = 0; k < t->rec->n; k++) {
+        for (size_t k = 0; k < t->rec->n && !t->finished; k++) {
             const char *id = t->rec->c[k].image_id;
             if (!id)
                 continue;

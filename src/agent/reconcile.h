@@ -23,7 +23,8 @@ int reconciler_recover(struct reconciler *r, struct wh_err *err);
 void reconciler_apply(struct reconciler *r, const json_t *tasks);
 /* Forget finished tasks that are no longer listed. */
 void reconciler_sweep(struct reconciler *r);
-/* The image manifest digests that tasks here use (new NULL-terminated array). */
+/* The image manifest digests that tasks here use, finished ones aside (new NULL-terminated
+ * array). */
 char **reconciler_images_in_use(struct reconciler *r, size_t *ret_n);
 /* Counts for logs: tasks known, tasks whose runner is still going. */
 void reconciler_counts(struct reconciler *r, size_t *ret_tasks, size_t *ret_active);

@@ -29,11 +29,18 @@ static bool ctr_dirty(const struct ctr_rec *c)
            (c->reason && !c->rep_reason);
 }
 
-static json_t *ctr_json(const struct ctr_rec *c, bool task_level)
+/* The container's networkBindings from the task's network (net/task_net.h), else []. */
+static json_t *ctr_bindings(const struct task_rec *t, const struct ctr_rec *c)
 {
-    (void)task_level;
-    json_t *o = json_pack("{s:s,s:s,s:[]}", "containerName", c->name, "status",
-                          ctr_phase_name(c->phase), "networkBindings");
+    const json_t *b = json_array_get(json_object_get(t->network, "bindings"),
+                                     (size_t)(c - t->c));
+    return b ? json_deep_copy(b) : json_array();
+}
+
+static json_t *ctr_json(const struct task_rec *t, const struct ctr_rec *c)
+{
+    json_t *o = json_pack("{s:s,s:s,s:o}", "containerName", c->name, "status",
+                          ctr_phase_name(c->phase), "networkBindings", ctr_bindings(t, c));
     if (c->phase >= CTR_CREATED)
         json_set_str(o, "runtimeId", c->runtime_id);
     json_set_str(o, "imageDigest", c->image_digest);
@@ -79,7 +86,7 @@ static json_t *task_request(const struct task_rec *t)
 {
     json_t *ctrs = json_array();
     for (size_t i = 0; i < t->n; i++)
-        json_array_append_new(ctrs, ctr_json(&t->c[i], true));
+        json_array_append_new(ctrs, ctr_json(t, &t->c[i]));
     json_t *req = json_pack("{s:s,s:s,s:s,s:o}", "cluster", t->cluster, "task", t->arn,
                             "status", task_phase_name(t->phase), "containers", ctrs);
     set_time(req, "pullStartedAt", t->pull_started_at);
@@ -90,12 +97,15 @@ static json_t *task_request(const struct task_rec *t)
         json_set_str(req, "stopCode", t->stop_code);
     }
     json_set_str(req, "healthStatus", task_health(t));
+    const json_t *atts = json_object_get(t->network, "attachments");
+    if (json_array_size(atts))
+        json_object_set_new(req, "attachments", json_deep_copy(atts));
     return req;
 }
 
 static json_t *ctr_request(const struct task_rec *t, const struct ctr_rec *c)
 {
-    json_t *req = ctr_json(c, false);
+    json_t *req = ctr_json(t, c);
     json_object_set_new(req, "cluster", json_string(t->cluster));
     json_object_set_new(req, "task", json_string(t->arn));
     json_set_str(req, "taskHealthStatus", task_health(t));
@@ -172,8 +182,6 @@ struct reporter {
     int n_threads;
 };
 
-static struct reporter *the_reporter; /* for reporter_settled */
-
 static void enqueue_locked(struct reporter *r, struct task *t)
 {
     if (t->rq_queued)
@@ -200,9 +208,8 @@ void reporter_kick(struct reporter *r, struct task *t)
     pthread_mutex_unlock(&r->mu);
 }
 
-bool reporter_settled(struct task *t)
+bool reporter_settled(struct reporter *r, struct task *t)
 {
-    struct reporter *r = the_reporter;
     bool busy = false;
     if (r) {
         pthread_mutex_lock(&r->mu);
@@ -366,7 +373,6 @@ int reporter_start(struct agent *a, int workers, struct reporter **ret)
         free(r);
         return -EAGAIN;
     }
-    the_reporter = r;
     *ret = r;
     return 0;
 }
@@ -387,7 +393,6 @@ void reporter_stop(struct reporter *r)
         t->rq_queued = false;
         task_unref(t);
     }
-    the_reporter = NULL;
     pthread_cond_destroy(&r->cv);
     pthread_mutex_destroy(&r->mu);
     free(r->threads);

@@ -44,5 +44,5 @@ int reporter_start(struct agent *a, int workers, struct reporter **ret);
 void reporter_stop(struct reporter *r);
 /* t changed: send what wharfd does not know yet. Takes a reference while queued. */
 void reporter_kick(struct reporter *r, struct task *t);
-/* True when t has nothing left to report. */
-bool reporter_settled(struct task *t);
+/* True when t has nothing left to report (r may be NULL). */
+bool reporter_settled(struct reporter *r, struct task *t);

@@ -62,6 +62,7 @@ void task_rec_free(struct task_rec *t)
     free(t->id);
     free(t->cluster);
     json_decref(t->desired);
+    json_decref(t->network);
     free(t->stop_code);
     free(t->stopped_reason);
     for (size_t i = 0; i < t->n; i++) {
@@ -163,6 +164,8 @@ json_t *task_rec_to_json(const struct task_rec *t)
     set_num(o, "stopRequestedAt", t->stop_requested_at);
     json_set_str(o, "stopCode", t->stop_code);
     json_set_str(o, "stoppedReason", t->stopped_reason);
+    if (t->network)
+        json_object_set(o, "network", t->network);
     return o;
 }
 
@@ -221,6 +224,7 @@ int task_rec_from_json(const json_t *j, struct task_rec **ret, struct wh_err *er
     t->stop_requested_at = num(j, "stopRequestedAt");
     t->stop_code = dup_or_null(json_str(j, "stopCode"));
     t->stopped_reason = dup_or_null(json_str(j, "stoppedReason"));
+    t->network = json_incref(json_object_get(j, "network"));
     size_t i;
     json_t *cj;
     json_array_foreach(json_object_get(j, "containers"), i, cj) {

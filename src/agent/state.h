@@ -51,6 +51,7 @@ struct task_rec {
     char *stop_code;
     char *stopped_reason;
     bool cleaned;       /* rootfs unmounted, containers deleted, cgroups removed */
+    json_t *network;    /* what to report of the task's network, or NULL (net/task_net.h) */
     enum task_phase rep_phase;
     struct ctr_rec *c;  /* in the task definition's order */
     size_t n;

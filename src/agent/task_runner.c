@@ -14,6 +14,7 @@
 #include "agent/engine.h"
 #include "agent/health.h"
 #include "agent/images.h"
+#include "agent/logship.h"
 #include "agent/report.h"
 #include "agent/runtime.h"
 #include "agent/task_setup.h"
@@ -138,6 +139,15 @@ static bool stopping(struct task *t)
     return t->rec->stop_requested_at > 0;
 }
 
+/* Stopping, or wharfd wants it stopped: no point pulling or creating more. */
+static bool giving_up(struct task *t)
+{
+    pthread_mutex_lock(&t->mu);
+    bool v = t->rec->desired_stop || t->rec->stop_requested_at > 0;
+    pthread_mutex_unlock(&t->mu);
+    return v;
+}
+
 /* Start stopping the task (once); code/reason are kept only when none was set before. */
 static void begin_stop_locked(struct task *t, const char *code, const char *reason)
 {
@@ -166,6 +176,7 @@ static void ctr_stopped_locked(struct task *t, size_t i, bool has_exit, int code
     if (c->phase == CTR_STOPPED)
         return;
     c->phase = CTR_STOPPED;
+    logship_container_exited(t->agent->logship, t->rec->arn, c->name); /* ships the rest */
     c->has_exit = has_exit;
     c->exit_code = code;
     c->finished_at = time_now();
@@ -184,6 +195,18 @@ static void ctr_stopped_locked(struct task *t, size_t i, bool has_exit, int code
 static int pidfd_of(pid_t pid)
 {
     return pid > 0 ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
+}
+
+/* Signal container i's process as `runc kill` does (its init process), through its pidfd:
+ * no runc process to start, and no pid reuse race. Falls back to runc kill. */
+static int signal_ctr(struct task *t, size_t i, int sig, struct wh_err *err)
+{
+    struct ctr_live *l = &t->live[i];
+    if (l->pidfd >= 0) {
+        if (syscall(SYS_pidfd_send_signal, l->pidfd, sig, NULL, 0) == 0 || errno == ESRCH)
+            return 0;
+    }
+    return rt_kill(&t->agent->engine->rt, t->rec->c[i].runtime_id, sig, err);
 }
 
 /* Pull every container's image once, then create the containers. On failure the task ends
@@ -210,7 +233,7 @@ static void provision(struct task *t)
     size_t n = t->rec->n;
     struct pulled_image **imgs = xcalloc(n, sizeof(*imgs));
     for (size_t i = 0; i < n && !leaving(t); i++) {
-        if (t->rec->c[i].phase != CTR_NONE || stopping(t))
+        if (t->rec->c[i].phase != CTR_NONE || giving_up(t))
             continue;
         double p0 = time_monotonic();
         int pr = setup_pull(t, i, &imgs[i], &err);
@@ -230,7 +253,7 @@ static void provision(struct task *t)
     task_changed_locked(t);
     pthread_mutex_unlock(&t->mu);
     for (size_t i = 0; i < n && !leaving(t); i++) {
-        if (!imgs[i] || stopping(t))
+        if (!imgs[i] || giving_up(t))
             continue;
         if (setup_create(t, i, imgs[i], &err) < 0) {
             log_warn("%s: %s", t->rec->arn, err.msg);
@@ -321,7 +344,7 @@ static void start_ready(struct task *t)
         } else if (v == DEP_NEVER) {
             cleanup_free char *reason =
                 xasprintf("DependencyError: container %s: %s", t->rec->c[i].name, why);
-            rt_kill(&t->agent->engine->rt, t->rec->c[i].runtime_id, SIGKILL, NULL);
+            signal_ctr(t, i, SIGKILL, NULL);
             pthread_mutex_lock(&t->mu);
             ctr_stopped_locked(t, i, false, 0, reason);
             if (deps_essential(t->rec, i))
@@ -364,7 +387,6 @@ static int stop_timeout_of(const struct task *t, size_t i)
  * started ones are done at once. */
 static void drive_stop(struct task *t)
 {
-    struct rt *rt = &t->agent->engine->rt;
     double now = time_monotonic();
     for (size_t i = 0; i < t->rec->n; i++) {
         struct ctr_rec *c = &t->rec->c[i];
@@ -372,20 +394,20 @@ static void drive_stop(struct task *t)
         struct wh_err err = {0};
         if (c->phase == CTR_NONE || c->phase == CTR_CREATED) {
             if (c->phase == CTR_CREATED)
-                rt_kill(rt, c->runtime_id, SIGKILL, NULL);
+                signal_ctr(t, i, SIGKILL, NULL);
             pthread_mutex_lock(&t->mu);
             ctr_stopped_locked(t, i, false, 0, NULL);
             pthread_mutex_unlock(&t->mu);
         } else if (c->phase == CTR_RUNNING && !l->term_sent) {
             int sig = l->stop_signal > 0 ? l->stop_signal : SIGTERM;
-            if (rt_kill(rt, c->runtime_id, sig, &err) < 0)
+            if (signal_ctr(t, i, sig, &err) < 0)
                 log_warn("%s: %s", t->rec->arn, err.msg);
             l->term_sent = true;
             l->kill_at = now + stop_timeout_of(t, i);
         } else if (c->phase == CTR_RUNNING && l->kill_at && now >= l->kill_at) {
             log_info("%s: container %s did not stop within %d s: SIGKILL", t->rec->arn, c->name,
                      stop_timeout_of(t, i));
-            if (rt_kill(rt, c->runtime_id, SIGKILL, &err) < 0)
+            if (signal_ctr(t, i, SIGKILL, &err) < 0)
                 log_warn("%s: %s", t->rec->arn, err.msg);
             l->kill_at = 0;
         }

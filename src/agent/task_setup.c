@@ -13,6 +13,8 @@
 #include "agent/cgroup.h"
 #include "agent/engine.h"
 #include "agent/images.h"
+#include "agent/logship.h"
+#include "agent/net/task_net.h"
 #include "agent/netns.h"
 #include "agent/oci_spec.h"
 #include "agent/rmtree.h"
@@ -99,8 +101,7 @@ int setup_task(struct task *t, struct wh_err *err)
         r = fs_mkdir_p(logs, 0755);
     if (r < 0)
         return wh_err_set(err, 500, "ServerException", "cannot create %s: %s", dir, strerror(-r));
-    cleanup_free char *ns = xasprintf("%s/netns", dir);
-    if (netns_create(ns, err) < 0)
+    if (task_net_setup(t, err) < 0)
         return -1;
     int cpu, mem;
     task_limits(t, &cpu, &mem);
@@ -330,8 +331,10 @@ static int build_spec(struct spec_job *j, const char *runtime_id, struct oci_spe
     struct task *t = j->t;
     cleanup_free char *def_text = json_text(j->def);
     cleanup_free char *ov_text = j->ov ? json_text(j->ov) : NULL;
-    cleanup_free char *tdir = task_dir(t);
-    cleanup_free char *ns = xasprintf("%s/netns", tdir);
+    cleanup_free char *ns = NULL;
+    bool host_net;
+    if (task_net_container(t, j->i, &ns, &host_net, err) < 0)
+        return -1;
     cleanup_free char *hosts = xasprintf("%s/hosts", j->etc_dir);
     cleanup_free char *resolv = xasprintf("%s/resolv.conf", j->etc_dir);
     cleanup_free char *hostname_path = xasprintf("%s/hostname", j->etc_dir);
@@ -354,6 +357,7 @@ static int build_spec(struct spec_job *j, const char *runtime_id, struct oci_spe
         .passwd = j->passwd,
         .group = j->group,
         .netns = ns,
+        .host_network = host_net,
         .hostname = hostname,
         .hosts_path = hosts,
         .resolv_conf_path = resolv,
@@ -387,6 +391,13 @@ int setup_create(struct task *t, size_t i, const struct pulled_image *img, struc
     int stop_signal = spec.stop_signal;
     oci_spec_free(&spec);
     cleanup_free char *log = xasprintf("%s/%s/%s.log", eng(t)->logs_dir, t->rec->id, name);
+    /* Before the container can write: a container whose awslogs cannot work does not start. */
+    struct logship_container lc = {
+        .task_arn = t->rec->arn, .container_name = name, .runtime_id = runtime_id,
+        .log_path = log,
+        .log_configuration = json_object_get(task_rec_ctr_def(t->rec, i), "logConfiguration")};
+    if (logship_watch(t->agent->logship, &lc, err) < 0)
+        return -1;
     /* The id is a function of the task and the name, so a crash before the record is saved
      * still finds the container (task_runtime_id). */
     pthread_mutex_lock(&t->mu);
@@ -447,8 +458,10 @@ int setup_cleanup(struct task *t)
         log_warn("%s: cleanup: %s", t->rec->arn, err.msg);
         bad = -1;
     }
+    if (task_net_teardown(t) < 0)
+        bad = -1;
     cleanup_free char *dir = task_dir(t);
-    cleanup_free char *ns = xasprintf("%s/netns", dir);
+    cleanup_free char *ns = xasprintf("%s/netns", dir); /* of tasks from before task networking */
     int r = netns_remove(ns);
     if (r < 0) {
         log_warn("%s: cleanup: network namespace %s: %s", t->rec->arn, ns, strerror(-r));

@@ -27,6 +27,9 @@ struct api_ctx {
     const char *access_key;
     const char *request_id;
     double now;                /* wall clock at the start of the request, epoch seconds */
+    /* A handler whose answer is large and regular (a page of log events) may render it itself:
+     * compact JSON text in raw_out (heap) instead of *ret_out, sent as it is. */
+    char *raw_out;
 
     /* Long polls: a handler may return API_WAIT after setting wait_key and wait_until (a
      * monotonic deadline); the request is parked without a thread and the handler runs again

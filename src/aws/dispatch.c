@@ -169,10 +169,11 @@ static void continuation_free(struct http_req *req)
     req->route_state = NULL;
 }
 
-/* Call the handler; park the request when it asks to wait. Returns 0 with *ret_out, API_WAIT
- * when parked (req->route_state then owns c), -1 with err. */
+/* Call the handler; park the request when it asks to wait. Returns 0 with *ret_out (or
+ * *ret_raw when the handler rendered its answer), API_WAIT when parked (req->route_state then
+ * owns c), -1 with err. */
 static int invoke(struct http_req *req, struct continuation *c, json_t **ret_out,
-                  struct wh_err *err)
+                  char **ret_raw, struct wh_err *err)
 {
     const struct wharf_app *app = req->app;
     char principal[64];
@@ -196,6 +197,8 @@ static int invoke(struct http_req *req, struct continuation *c, json_t **ret_out
             break;
         json_decref(out);
         out = NULL;
+        free(ctx.raw_out);
+        ctx.raw_out = NULL;
         /* A woken request runs on the connection's own worker thread, which is this one, so
          * route_state can be set after parking. */
         enum waiters_result w = waiters_wait(req, ctx.wait_key, ctx.wait_until, ctx.wait_gen);
@@ -215,9 +218,15 @@ static int invoke(struct http_req *req, struct continuation *c, json_t **ret_out
     }
     if (r < 0) {
         json_decref(out);
+        free(ctx.raw_out);
         if (!wh_err_isset(err))
             wh_err_set(err, 500, "ServerException", "%s failed without saying why", c->act->name);
         return -1;
+    }
+    if (ctx.raw_out) { /* rendered by the handler */
+        json_decref(out);
+        *ret_raw = ctx.raw_out;
+        return 0;
     }
     *ret_out = out ? out : json_object();
     return 0;
@@ -282,13 +291,13 @@ static struct continuation *prepare(struct http_req *req, struct wh_err *err)
     return c;
 }
 
-static int run(struct http_req *req, json_t **ret_out, struct wh_err *err)
+static int run(struct http_req *req, json_t **ret_out, char **ret_raw, struct wh_err *err)
 {
     struct continuation *c = req->route_state; /* set when woken from a long poll */
     req->route_state = NULL;
     if (!c && !(c = prepare(req, err)))
         return -1;
-    int r = invoke(req, c, ret_out, err);
+    int r = invoke(req, c, ret_out, ret_raw, err);
     if (r != API_WAIT) {
         json_decref(c->in);
         free(c);
@@ -300,13 +309,14 @@ static void aws_on_end(struct http_req *req, struct http_resp *resp)
 {
     struct wh_err err = {0};
     json_t *out = NULL;
-    int r = run(req, &out, &err);
+    char *raw = NULL;
+    int r = run(req, &out, &raw, &err);
     if (r == API_WAIT)
         return; /* parked; on_end runs again when woken */
     if (r < 0)
         render_error(req, resp, &err);
     else
-        render(req, resp, 200, json_text(out));
+        render(req, resp, 200, raw ? raw : json_text(out));
     json_decref(out);
 }
 

@@ -7,20 +7,25 @@
 
 static const struct api_action actions[] = {
     {"CreateCluster", ecs_create_cluster, API_MUTATES},
+    {"CreateService", ecs_create_service, API_MUTATES},
     {"DeleteAttributes", ecs_delete_attributes, API_MUTATES},
     {"DeleteCluster", ecs_delete_cluster, API_MUTATES},
+    {"DeleteService", ecs_delete_service, API_MUTATES},
     {"DeleteAccountSetting", ecs_delete_account_setting, API_MUTATES},
     {"DeleteTaskDefinitions", ecs_delete_task_definitions, API_MUTATES},
     {"DeregisterContainerInstance", ecs_deregister_container_instance, API_MUTATES},
     {"DeregisterTaskDefinition", ecs_deregister_task_definition, API_MUTATES},
     {"DescribeClusters", ecs_describe_clusters, API_READ},
     {"DescribeContainerInstances", ecs_describe_container_instances, API_READ},
+    {"DescribeServices", ecs_describe_services, API_READ},
     {"DescribeTaskDefinition", ecs_describe_task_definition, API_READ},
     {"DescribeTasks", ecs_describe_tasks, API_READ},
     {"ListAccountSettings", ecs_list_account_settings, API_READ},
     {"ListAttributes", ecs_list_attributes, API_READ},
     {"ListClusters", ecs_list_clusters, API_READ},
     {"ListContainerInstances", ecs_list_container_instances, API_READ},
+    {"ListServices", ecs_list_services, API_READ},
+    {"ListServicesByNamespace", ecs_list_services_by_namespace, API_READ},
     {"ListTagsForResource", ecs_list_tags_for_resource, API_READ},
     {"ListTaskDefinitionFamilies", ecs_list_task_definition_families, API_READ},
     {"ListTaskDefinitions", ecs_list_task_definitions, API_READ},
@@ -41,6 +46,7 @@ static const struct api_action actions[] = {
     {"UpdateCluster", ecs_update_cluster, API_MUTATES},
     {"UpdateClusterSettings", ecs_update_cluster_settings, API_MUTATES},
     {"UpdateContainerInstancesState", ecs_update_container_instances_state, API_MUTATES},
+    {"UpdateService", ecs_update_service, API_MUTATES},
 };
 
 const struct api_service ecs_api_service = {

@@ -73,3 +73,12 @@ int ecs_submit_task_state_change(struct api_ctx *ctx, json_t *in, json_t **ret_o
                                  struct wh_err *err);
 int ecs_submit_container_state_change(struct api_ctx *ctx, json_t *in, json_t **ret_out,
                                       struct wh_err *err);
+
+/* services.c, service_update.c */
+int ecs_create_service(struct api_ctx *ctx, json_t *in, json_t **ret_out, struct wh_err *err);
+int ecs_update_service(struct api_ctx *ctx, json_t *in, json_t **ret_out, struct wh_err *err);
+int ecs_delete_service(struct api_ctx *ctx, json_t *in, json_t **ret_out, struct wh_err *err);
+int ecs_describe_services(struct api_ctx *ctx, json_t *in, json_t **ret_out, struct wh_err *err);
+int ecs_list_services(struct api_ctx *ctx, json_t *in, json_t **ret_out, struct wh_err *err);
+int ecs_list_services_by_namespace(struct api_ctx *ctx, json_t *in, json_t **ret_out,
+                                   struct wh_err *err);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app.h"
 #include "core/arn.h"
 #include "core/crypto.h"
 #include "core/json.h"
@@ -13,8 +14,10 @@
 #include "ecs/cluster_rules.h"
 #include "ecs/clusters.h"
 #include "ecs/handlers.h"
+#include "ecs/instance_subnets.h"
 #include "ecs/instance_view.h"
 #include "ecs/instances.h"
+#include "ecs/service_controller.h"
 #include "ecs/tagging.h"
 #include "store/attributes.h"
 #include "store/instances.h"
@@ -176,10 +179,37 @@ static int build_row(struct reg_args *a, struct store *st, struct wh_err *err)
     return 0;
 }
 
+/* The instance's task subnets: kept from its last registration while they are in the pool
+ * and no other instance holds them, else the lowest free pair of the pool. */
+static int assign_subnets(struct reg_args *a, struct store *st, struct wh_err *err)
+{
+    struct store_instance *in = &a->inst;
+    const char *pool = a->ctx->cfg && a->ctx->cfg->task_subnet_pool ? a->ctx->cfg->task_subnet_pool
+                                                                    : ECS_SUBNET_POOL_DEFAULT;
+    char **used = NULL;
+    size_t n = 0;
+    int r = store_instances_subnets(st, in->arn, &used, &n, err);
+    if (r < 0)
+        return r;
+    const char *const *u = (const char *const *)used;
+    char aw[24], br[24];
+    if (!ecs_subnets_still_free(pool, in->subnet_awsvpc, in->subnet_bridge, u, n) &&
+        (r = ecs_subnets_pick(pool, u, n, aw, br, err)) == 0) {
+        free(in->subnet_awsvpc);
+        free(in->subnet_bridge);
+        in->subnet_awsvpc = xstrdup(aw);
+        in->subnet_bridge = xstrdup(br);
+    }
+    store_subnets_free(used);
+    return r;
+}
+
 static int reg_tx(struct store *st, void *arg, struct wh_err *err)
 {
     struct reg_args *a = arg;
     int r = build_row(a, st, err);
+    if (r == 0)
+        r = assign_subnets(a, st, err);
     if (r < 0)
         return r;
     if ((r = store_instance_put(st, &a->inst, err)) < 0)
@@ -244,6 +274,8 @@ int ecs_register_container_instance(struct api_ctx *ctx, json_t *in, json_t **re
         r = reg_cluster(&a, err);
     if (r == 0)
         r = store_tx(ctx->st, reg_tx, &a, err);
+    if (r == 0) /* DAEMON services follow new instances; Fargate capacity serves all */
+        service_controller_kick(a.fargate ? NULL : a.cluster_arn);
     if (r == 0)
         r = reply(ctx, &a, ret_out, err);
     store_instance_clear(&a.inst);

@@ -6,6 +6,8 @@
 
 #include "core/json.h"
 #include "core/xalloc.h"
+#include "ecs/instance_subnets.h"
+#include "store/task_loads.h"
 #include "store/tasks.h"
 
 #define AGENT_WAIT_SECONDS 20.0
@@ -27,7 +29,7 @@ void instance_view_clear(struct instance_view *v)
     store_instance_clear(&v->inst);
     store_attributes_free(v->attrs, v->nattrs);
     for (size_t i = 0; i < v->ngroups; i++)
-        free(v->groups[i]);
+        free((char *)v->groups[i].name);
     free(v->groups);
     free(v->sattrs);
     memset(v, 0, sizeof(*v));
@@ -38,6 +40,17 @@ void instance_views_free(struct instance_view *v, size_t n)
     for (size_t i = 0; i < n; i++)
         instance_view_clear(&v[i]);
     free(v);
+}
+
+/* Count one more task of group (few distinct groups per instance: a linear search). */
+static void add_group(struct instance_view *v, const char *group)
+{
+    for (size_t i = 0; i < v->ngroups; i++)
+        if (strcmp(v->groups[i].name, group) == 0) {
+            v->groups[i].count++;
+            return;
+        }
+    v->groups[v->ngroups++] = (struct sched_group){xstrdup(group), 1};
 }
 
 int instance_view_load(struct store *st, struct store_instance *inst, struct instance_view *ret,
@@ -55,12 +68,12 @@ int instance_view_load(struct store *st, struct store_instance *inst, struct ins
         return r;
     }
     instance_load_init(&v.load, v.inst.ports_tcp, v.inst.ports_udp);
-    v.groups = xcalloc(ntasks + 1, sizeof(char *));
+    v.groups = xcalloc(ntasks + 1, sizeof(*v.groups));
     for (size_t i = 0; i < ntasks; i++) {
         const struct store_task *t = &tasks[i];
         instance_load_add(&v.load, t->cpu_units, t->memory_mib, t->ports_tcp, t->ports_udp,
                           t->last_status);
-        v.groups[v.ngroups++] = xstrdup(t->group);
+        add_group(&v, t->group);
     }
     store_tasks_free(tasks, ntasks);
     v.sattrs = xcalloc(v.nattrs + 1, sizeof(*v.sattrs));
@@ -70,20 +83,131 @@ int instance_view_load(struct store *st, struct store_instance *inst, struct ins
     return 0;
 }
 
+/* ---- many instances at once ---- */
+
+/* The lists a bulk load merges, each ordered by instance ARN, and where each one is. */
+struct bulk {
+    struct store_task_load *loads;
+    size_t nloads, li;
+    struct store_task_ports *ports;
+    size_t nports, pi;
+    struct store_attribute *attrs; /* the cluster's, or NULL: read per instance */
+    size_t nattrs, ai;
+    struct instance_load reserved; /* the last reserved ports parsed, of these texts */
+    char *rtcp, *rudp;
+};
+
+static void bulk_free(struct bulk *b)
+{
+    store_task_loads_free(b->loads, b->nloads);
+    store_task_ports_free(b->ports, b->nports);
+    store_attributes_free(b->attrs, b->nattrs);
+    free(b->rtcp);
+    free(b->rudp);
+}
+
+/* Attributes of v from the cluster's list (moved out of it), else from the store. */
+static int bulk_attrs(struct store *st, struct bulk *b, struct instance_view *v,
+                      struct wh_err *err)
+{
+    if (!b->attrs)
+        return store_attributes_of(st, v->inst.cluster_arn, v->inst.arn, &v->attrs, &v->nattrs,
+                                   err);
+    while (b->ai < b->nattrs && strcmp(b->attrs[b->ai].target_id, v->inst.arn) < 0)
+        b->ai++;
+    size_t from = b->ai;
+    while (b->ai < b->nattrs && strcmp(b->attrs[b->ai].target_id, v->inst.arn) == 0)
+        b->ai++;
+    v->nattrs = b->ai - from;
+    v->attrs = xcalloc(v->nattrs + 1, sizeof(*v->attrs));
+    memcpy(v->attrs, &b->attrs[from], v->nattrs * sizeof(*v->attrs));
+    memset(&b->attrs[from], 0, v->nattrs * sizeof(*v->attrs));
+    return 0;
+}
+
+static bool same_text(const char *a, const char *b)
+{
+    return a && b && strcmp(a, b) == 0;
+}
+
+/* v's reserved ports: most instances reserve the same ones, so the last parse is reused when
+ * the text is the same (v->load is zeroed). */
+static void bulk_reserved(struct bulk *b, struct instance_view *v)
+{
+    const struct store_instance *in = &v->inst;
+    if (!same_text(in->ports_tcp, b->rtcp) || !same_text(in->ports_udp, b->rudp)) {
+        instance_load_init(&b->reserved, in->ports_tcp, in->ports_udp);
+        free(b->rtcp);
+        free(b->rudp);
+        b->rtcp = in->ports_tcp ? xstrdup(in->ports_tcp) : NULL;
+        b->rudp = in->ports_udp ? xstrdup(in->ports_udp) : NULL;
+    }
+    memcpy(v->load.tcp, b->reserved.tcp, b->reserved.ntcp * sizeof(uint16_t));
+    memcpy(v->load.udp, b->reserved.udp, b->reserved.nudp * sizeof(uint16_t));
+    v->load.ntcp = b->reserved.ntcp;
+    v->load.nudp = b->reserved.nudp;
+}
+
+/* v's load: its reserved ports, its groups' sums, then its port-holding tasks. */
+static void bulk_load(struct bulk *b, struct instance_view *v)
+{
+    bulk_reserved(b, v);
+    while (b->li < b->nloads && strcmp(b->loads[b->li].instance_arn, v->inst.arn) < 0)
+        b->li++;
+    size_t from = b->li;
+    while (b->li < b->nloads && strcmp(b->loads[b->li].instance_arn, v->inst.arn) == 0)
+        b->li++;
+    v->groups = xcalloc(b->li - from + 1, sizeof(*v->groups));
+    for (size_t i = from; i < b->li; i++) {
+        const struct store_task_load *l = &b->loads[i];
+        v->load.cpu += l->cpu;
+        v->load.memory += l->memory;
+        v->load.running += (unsigned)l->running;
+        v->load.pending += (unsigned)l->pending;
+        v->groups[v->ngroups++] = (struct sched_group){xstrdup(l->group), (unsigned)l->tasks};
+    }
+    while (b->pi < b->nports && strcmp(b->ports[b->pi].instance_arn, v->inst.arn) < 0)
+        b->pi++;
+    for (; b->pi < b->nports && strcmp(b->ports[b->pi].instance_arn, v->inst.arn) == 0; b->pi++)
+        instance_load_add_ports(&v->load, b->ports[b->pi].tcp, b->ports[b->pi].udp);
+}
+
+static int bulk_read(struct store *st, const char *account, const char *region,
+                     const struct store_instance_query *q, struct bulk *b, struct wh_err *err)
+{
+    int r = store_task_loads(st, account, region, q, &b->loads, &b->nloads, err);
+    if (r == 0)
+        r = store_task_ports_held(st, account, region, q, &b->ports, &b->nports, err);
+    if (r == 0 && q->cluster_arn) {
+        struct store_attribute_query aq = {0};
+        r = store_attributes_list(st, q->cluster_arn, &aq, &b->attrs, &b->nattrs, err);
+    }
+    return r;
+}
+
 int instance_views_list(struct store *st, const char *account, const char *region,
                         const struct store_instance_query *q, struct instance_view **ret_v,
                         size_t *ret_n, struct wh_err *err)
 {
     struct store_instance *rows = NULL;
     size_t n = 0;
+    struct bulk b = {0};
     int r = store_instances_list(st, account, region, q, &rows, &n, err);
-    if (r < 0)
-        return r;
+    if (r == 0)
+        r = bulk_read(st, account, region, q, &b, err);
     struct instance_view *v = xcalloc(n + 1, sizeof(*v));
     size_t done = 0;
-    for (; r == 0 && done < n; done++)
-        r = instance_view_load(st, &rows[done], &v[done], err);
+    for (; r == 0 && done < n; done++) {
+        v[done].inst = rows[done];
+        memset(&rows[done], 0, sizeof(rows[done]));
+        r = bulk_attrs(st, &b, &v[done], err);
+        bulk_load(&b, &v[done]);
+        v[done].sattrs = xcalloc(v[done].nattrs + 1, sizeof(*v[done].sattrs));
+        for (size_t i = 0; i < v[done].nattrs; i++)
+            v[done].sattrs[i] = (struct sched_attr){v[done].attrs[i].name, v[done].attrs[i].value};
+    }
     store_instances_free(rows, n); /* loaded rows were moved out (zeroed) */
+    bulk_free(&b);
     if (r < 0) {
         instance_views_free(v, done);
         return r;
@@ -110,8 +234,8 @@ void instance_view_sched(const struct instance_view *v, double now, struct sched
         .used_udp = v->load.udp,
         .nused_tcp = v->load.ntcp,
         .nused_udp = v->load.nudp,
-        .task_groups = (const char *const *)v->groups,
-        .ntask_groups = v->ngroups,
+        .groups = v->groups,
+        .ngroups = v->ngroups,
         .running_tasks = v->load.running,
     };
 }
@@ -152,6 +276,13 @@ static json_t *attributes_json(const struct instance_view *v)
         json_set_str(o, "value", v->attrs[i].value);
         json_array_append_new(a, o);
     }
+    /* The task subnets wharfd carved for the instance (docs/agent-protocol.md). */
+    const char *subnets[][2] = {{ECS_SUBNET_ATTR_AWSVPC, v->inst.subnet_awsvpc},
+                                {ECS_SUBNET_ATTR_BRIDGE, v->inst.subnet_bridge}};
+    for (size_t i = 0; i < ARRAY_SIZE(subnets); i++)
+        if (subnets[i][1])
+            json_array_append_new(a, json_pack("{s:s, s:s}", "name", subnets[i][0], "value",
+                                               subnets[i][1]));
     return a;
 }
 

@@ -19,7 +19,7 @@ struct instance_view {
     struct store_attribute *attrs;
     size_t nattrs;
     struct instance_load load;
-    char **groups; /* group of each task not STOPPED */
+    struct sched_group *groups; /* distinct groups of the tasks not STOPPED (names owned) */
     size_t ngroups;
     struct sched_attr *sattrs; /* attrs as the scheduler reads them */
 };

@@ -12,6 +12,7 @@
 #include "ecs/clusters.h"
 #include "ecs/handlers.h"
 #include "ecs/instance_view.h"
+#include "ecs/service_controller.h"
 #include "ecs/tagging.h"
 #include "ecs/task_merge.h"
 #include "ecs/task_rules.h"
@@ -274,6 +275,7 @@ int ecs_update_container_instances_state(struct api_ctx *ctx, json_t *in, json_t
     const json_t *arn;
     json_array_foreach(arns, i, arn)
         waiters_notify(json_string_value(arn));
+    service_controller_kick(c.arn); /* services move their tasks off draining instances */
     if ((r = describe_arns(ctx, arns, list, err)) < 0)
         return r;
     *ret_out = json_pack("{s:O, s:O}", "containerInstances", list, "failures", failures);
@@ -343,6 +345,7 @@ int ecs_deregister_container_instance(struct api_ctx *ctx, json_t *in, json_t **
     r = store_tx(ctx->st, dereg_tx, &a, err);
     if (r == 0) {
         waiters_notify(a.inst.arn);
+        service_controller_kick(c.arn);
         json_auto_t *arns = json_pack("[s]", a.inst.arn), *list = json_array();
         r = describe_arns(ctx, arns, list, err);
         if (r == 0)

@@ -101,22 +101,9 @@ static int load_taskdef(struct create *k, struct wh_err *err)
 static int parse_constraint(struct create *k, const json_t *pc, const char *field,
                             struct wh_err *err)
 {
-    const char *type = json_str(pc, "type"), *expr = json_str(pc, "expression");
-    struct sched_constraint *c = &k->cons[k->ncons];
-    if (type && strcmp(type, "distinctInstance") == 0) {
-        if (expr && *expr)
-            return api_invalid(err, "%s: distinctInstance takes no expression", field);
-        *c = (struct sched_constraint){SCHED_DISTINCT_INSTANCE, NULL};
-    } else if (type && strcmp(type, "memberOf") == 0) {
-        if (!expr || !*expr)
-            return api_invalid(err, "%s: memberOf needs an expression", field);
-        if (query_parse(expr, &c->expr, err) < 0)
-            return wh_err_prefix(err, "%s.expression: ", field);
-        c->type = SCHED_MEMBER_OF;
-    } else {
-        return api_invalid(err, "%s.type '%s' is not memberOf or distinctInstance", field,
-                           type ? type : "");
-    }
+    if (sched_constraint_parse(json_str(pc, "type"), json_str(pc, "expression"),
+                               &k->cons[k->ncons], err) < 0)
+        return wh_err_prefix(err, "%s: ", field);
     k->ncons++;
     return 0;
 }

@@ -59,6 +59,34 @@ static bool health_valid(const char *h)
            strcmp(h, "UNKNOWN") == 0;
 }
 
+/* Add port to a JSON text array of host ports unless it is there. */
+static void add_port(char **ports, json_int_t port)
+{
+    json_auto_t *a = json_parse_trusted(*ports ? *ports : "[]");
+    size_t i;
+    const json_t *v;
+    json_array_foreach(a, i, v)
+        if (json_integer_value(v) == port)
+            return;
+    json_array_append_new(a, json_integer(port));
+    free(*ports);
+    *ports = json_text(a);
+}
+
+/* The host ports of the agent's networkBindings (dynamic ones included) are held by the task
+ * from now on, so placement never gives them to a task that maps them statically. */
+static void hold_binding_ports(struct store_task *t, const json_t *bindings)
+{
+    size_t i;
+    const json_t *b;
+    json_array_foreach(bindings, i, b) {
+        json_int_t port = json_int(b, "hostPort", 0);
+        const char *proto = json_str(b, "protocol");
+        if (port > 0 && port <= 65535)
+            add_port(proto && strcmp(proto, "udp") == 0 ? &t->ports_udp : &t->ports_tcp, port);
+    }
+}
+
 int task_merge_container(struct store_task *t, const json_t *report, const char *field,
                          struct wh_err *err)
 {
@@ -94,7 +122,11 @@ int task_merge_container(struct store_task *t, const json_t *report, const char 
         c->exit_code = json_integer_value(code);
         changed = true;
     }
-    changed |= update_json(&c->network_bindings, json_object_get(report, "networkBindings"));
+    const json_t *bindings = json_object_get(report, "networkBindings");
+    if (update_json(&c->network_bindings, bindings)) {
+        hold_binding_ports(t, bindings);
+        changed = true;
+    }
     if (health && strcmp(c->last_status, "STOPPED") != 0)
         changed |= update_str(&c->health_status, health);
     return changed;
@@ -176,6 +208,97 @@ static int merge_containers(struct store_task *t, const json_t *report, bool *ch
     return 0;
 }
 
+/* An attachment's detail by name: set when v differs; returns whether it changed. */
+static bool set_detail(json_t *att, const char *name, const char *v)
+{
+    json_t *details = json_object_get(att, "details");
+    if (!json_is_array(details)) {
+        details = json_array();
+        json_object_set_new(att, "details", details);
+    }
+    size_t i;
+    json_t *d;
+    json_array_foreach(details, i, d) {
+        const char *n = json_str(d, "name");
+        if (!n || strcmp(n, name) != 0)
+            continue;
+        if (str_eq(json_str(d, "value"), v))
+            return false;
+        json_object_set_new(d, "value", json_string(v));
+        return true;
+    }
+    json_array_append_new(details, json_pack("{s:s, s:s}", "name", name, "value", v));
+    return true;
+}
+
+static const char *detail_of(const json_t *att, const char *name)
+{
+    size_t i;
+    const json_t *d;
+    json_array_foreach(json_object_get(att, "details"), i, d)
+        if (str_eq(json_str(d, "name"), name))
+            return json_str(d, "value");
+    return NULL;
+}
+
+/* The attachment of t a report names: by id, or the last component of an attachment ARN. */
+static json_t *find_attachment(json_t *atts, const char *ref)
+{
+    const char *slash = ref ? strrchr(ref, '/') : NULL;
+    const char *id = slash ? slash + 1 : ref;
+    size_t i;
+    json_t *a;
+    json_array_foreach(atts, i, a)
+        if (id && str_eq(json_str(a, "id"), id))
+            return a;
+    return NULL;
+}
+
+/* Every container's networkInterfaces from the ENI attachment's address. */
+static bool set_interfaces(struct store_task *t, const json_t *att)
+{
+    const char *ip = detail_of(att, "privateIPv4Address");
+    if (!ip)
+        return false;
+    json_auto_t *ifs = json_pack("[{s:s, s:s}]", "attachmentId", json_str(att, "id"),
+                                 "privateIpv4Address", ip);
+    bool changed = false;
+    for (size_t i = 0; i < t->ncontainers; i++)
+        changed |= update_json(&t->containers[i].network_interfaces, ifs);
+    return changed;
+}
+
+/* The agent's attachments[] (ECS's {attachmentArn, status}; wharf's agent adds "details", the
+ * ENI's address, MAC, DNS name, as docs/agent-protocol.md says). Details fill the attachment
+ * wharfd made at RunTask; subnetId and networkInterfaceId stay wharfd's; the status follows the
+ * task's (merge_status). */
+static bool merge_attachments(struct store_task *t, const json_t *report)
+{
+    const json_t *reps = json_object_get(report, "attachments");
+    if (!json_array_size(reps))
+        return false;
+    json_auto_t *atts = json_parse_trusted(t->attachments ? t->attachments : "[]");
+    bool changed = false;
+    size_t i, k;
+    const json_t *rep, *d;
+    json_array_foreach(reps, i, rep) {
+        json_t *att = find_attachment(atts, json_str(rep, "attachmentArn"));
+        if (!att)
+            continue;
+        json_array_foreach(json_object_get(rep, "details"), k, d) {
+            const char *n = json_str(d, "name"), *v = json_str(d, "value");
+            if (n && v && strcmp(n, "subnetId") != 0 && strcmp(n, "networkInterfaceId") != 0)
+                changed |= set_detail(att, n, v);
+        }
+        changed |= set_interfaces(t, att);
+    }
+    if (changed) {
+        free(t->attachments);
+        t->attachments = json_text(atts);
+    }
+    return changed;
+}
+
 static bool merge_times(struct store_task *t, const json_t *report)
 {
     bool changed = false;
@@ -231,6 +354,7 @@ int task_merge_report(struct store_task *t, const json_t *report, double now, st
     if (merge_containers(t, report, &changed, err) < 0)
         return -1;
     changed |= merge_times(t, report);
+    changed |= merge_attachments(t, report);
     changed |= merge_status(t, status, report, now);
     int64_t before = t->version;
     task_merge_finish(t, changed);

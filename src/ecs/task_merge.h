@@ -10,16 +10,19 @@
 #include "store/tasks.h"
 
 /* Apply one container report ({containerName, status, runtimeId, imageDigest, exitCode, reason,
- * networkBindings, healthStatus}) to the container of t it names. Returns 1 when something
- * changed, 0 when not, -1 (InvalidParameterException) when the container or a status is
- * unknown. field names the report in messages ("containers[0]"). Does not bump the version. */
+ * networkBindings, healthStatus}) to the container of t it names; the host ports of its
+ * networkBindings are added to the ports t holds. Returns 1 when something changed, 0 when
+ * not, -1 (InvalidParameterException) when the container or a status is unknown. field names
+ * the report in messages ("containers[0]"). Does not bump the version. */
 int task_merge_container(struct store_task *t, const json_t *report, const char *field,
                          struct wh_err *err);
 /* Apply a task report ({status, reason, stopCode, pullStartedAt, pullStoppedAt,
  * executionStoppedAt, containers[], attachments[]}) at time now: containers first, then the
- * task status with what reaching it implies (RUNNING: startedAt, connectivity; STOPPED:
- * stoppedAt, executionStoppedAt, desiredStatus, stopCode, stoppedReason, every container
- * STOPPED), then health. Returns 1 when t changed (version bumped), 0 when not, -1. */
+ * attachments' details (an awsvpc task's address and MAC, which also become every container's
+ * networkInterfaces), then the task status with what reaching it implies (RUNNING: startedAt,
+ * connectivity; STOPPED: stoppedAt, executionStoppedAt, desiredStatus, stopCode,
+ * stoppedReason, every container STOPPED), then health. Returns 1 when t changed (version
+ * bumped), 0 when not, -1. */
 int task_merge_report(struct store_task *t, const json_t *report, double now,
                       struct wh_err *err);
 /* After task_merge_container calls outside a task report: derived fields and the version.

@@ -316,6 +316,13 @@ void instance_load_add(struct instance_load *l, int64_t cpu, int64_t memory,
     add_ports_text(l->udp, &l->nudp, ports_udp);
 }
 
+void instance_load_add_ports(struct instance_load *l, const char *ports_tcp,
+                             const char *ports_udp)
+{
+    add_ports_text(l->tcp, &l->ntcp, ports_tcp);
+    add_ports_text(l->udp, &l->nudp, ports_udp);
+}
+
 /* ---- health ---- */
 
 const char *task_health(const struct store_task_container *c, size_t n)

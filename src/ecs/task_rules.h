@@ -83,6 +83,9 @@ void instance_load_init(struct instance_load *l, const char *reserved_tcp,
  * status for the running/pending counts. */
 void instance_load_add(struct instance_load *l, int64_t cpu, int64_t memory,
                        const char *ports_tcp, const char *ports_udp, const char *last_status);
+/* Add only the host ports a task holds (JSON text arrays; NULL for none). */
+void instance_load_add_ports(struct instance_load *l, const char *ports_tcp,
+                             const char *ports_udp);
 
 /* ---- health ---- */
 

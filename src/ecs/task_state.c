@@ -9,6 +9,8 @@
 #include "core/xalloc.h"
 #include "ecs/cluster_rules.h"
 #include "ecs/handlers.h"
+#include "ecs/service_controller.h"
+#include "ecs/service_tasks.h"
 #include "ecs/task_merge.h"
 #include "ecs/task_rules.h"
 #include "http/waiters.h"
@@ -21,6 +23,7 @@ struct report_args {
     bool container; /* SubmitContainerStateChange */
     char *arn;
     char *wake; /* instance to wake after commit, or NULL */
+    char *kick; /* cluster whose service controller to wake, or NULL */
 };
 
 /* The task ARN a report names: agents send full ARNs (a Fargate task's cluster is not the
@@ -59,10 +62,18 @@ static int report_tx(struct store *st, void *arg, struct wh_err *err)
     if (r < 0)
         return r;
     bool was_stopped = strcmp(t.desired_status, "STOPPED") == 0;
+    bool was_healthy = t.service_name && service_task_healthy(&t);
     if ((r = merge(a, &t, err)) <= 0)
         return r;
     if ((r = store_task_update(st, &t, err)) < 0)
         return r;
+    if (t.service_name) { /* its deployment's failures; the controller looks again */
+        r = service_task_reported(st, &t, !was_stopped, was_healthy, a->ctx->now, err);
+        if (r < 0)
+            return r;
+        free(a->kick);
+        a->kick = xstrdup(t.cluster_arn);
+    }
     if (!was_stopped && strcmp(t.desired_status, "STOPPED") == 0 && t.container_instance_arn) {
         r = store_instance_bump(st, t.container_instance_arn, err);
         if (r == 0)
@@ -76,14 +87,17 @@ static int report(struct api_ctx *ctx, json_t *in, bool container, json_t **ret_
 {
     if (container && !json_str(in, "containerName"))
         return api_invalid(err, "containerName is required");
-    struct report_args a = {ctx, in, container, report_task_arn(ctx, in), NULL};
+    struct report_args a = {ctx, in, container, report_task_arn(ctx, in), NULL, NULL};
     if (!a.arn)
         return api_invalid(err, "task is required: the task's ARN");
     int r = store_tx(ctx->st, report_tx, &a, err);
     if (r == 0 && a.wake)
         waiters_notify(a.wake);
+    if (r == 0 && a.kick)
+        service_controller_kick(a.kick);
     free(a.arn);
     free(a.wake);
+    free(a.kick);
     if (r < 0)
         return r;
     *ret_out = json_pack("{s:s}", "acknowledgment", "ACK");

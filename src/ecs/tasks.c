@@ -3,12 +3,14 @@
  * runs it and reports its state (task_state.c). */
 #include <string.h>
 
+#include "core/arn.h"
 #include "core/json.h"
 #include "core/page.h"
 #include "core/xalloc.h"
 #include "ecs/clusters.h"
 #include "ecs/handlers.h"
 #include "ecs/instance_view.h"
+#include "ecs/service_controller.h"
 #include "ecs/task_create.h"
 #include "ecs/task_json.h"
 #include "ecs/task_merge.h"
@@ -116,6 +118,8 @@ int ecs_stop_task(struct api_ctx *ctx, json_t *in, json_t **ret_out, struct wh_e
     r = store_tx(ctx->st, stop_tx, &a, err);
     if (r == 0 && a.wake)
         waiters_notify(a.t.container_instance_arn);
+    if (r == 0 && a.t.service_name) /* its service replaces it */
+        service_controller_kick(a.t.cluster_arn);
     json_t *j = NULL;
     if (r == 0 && (r = ecs_task_to_json(ctx->st, &a.t, false, &j, err)) == 0)
         *ret_out = json_pack("{s:o}", "task", j);
@@ -171,6 +175,13 @@ int ecs_describe_tasks(struct api_ctx *ctx, json_t *in, json_t **ret_out, struct
 
 /* ---- ListTasks ---- */
 
+/* ListTasks' serviceName: a name, or a service ARN (…:service/CLUSTER/NAME). */
+static const char *service_ref_name(const char *ref)
+{
+    const char *slash = ref && arn_looks_like(ref) ? strrchr(ref, '/') : NULL;
+    return slash ? slash + 1 : ref;
+}
+
 int ecs_list_tasks(struct api_ctx *ctx, json_t *in, json_t **ret_out, struct wh_err *err)
 {
     int64_t max = json_int(in, "maxResults", LIST_MAX);
@@ -194,7 +205,7 @@ int ecs_list_tasks(struct api_ctx *ctx, json_t *in, json_t **ret_out, struct wh_
         .instance_arn = ci_arn,
         .family = json_str(in, "family"),
         .started_by = json_str(in, "startedBy"),
-        .service_name = json_str(in, "serviceName"),
+        .service_name = service_ref_name(json_str(in, "serviceName")),
         .launch_type = json_str(in, "launchType"),
         .after = after,
         .limit = (unsigned)max + 1,

@@ -8,6 +8,7 @@
 #include "core/xalloc.h"
 #include "logs/common.h"
 #include "logs/handlers.h"
+#include "logs/render.h"
 #include "logs/rules.h"
 
 #define MAX_RESPONSE_BYTES (1u << 20)
@@ -55,10 +56,15 @@ int logs_put_log_events(struct api_ctx *ctx, json_t *in, json_t **ret_out, struc
     return 0;
 }
 
-static json_t *event_json(const struct store_log_event *e)
+static void event_text(struct logs_text *t, const struct store_log_event *e)
 {
-    return json_pack("{s:I, s:s%, s:I}", "timestamp", (json_int_t)e->ts, "message", e->message,
-                     e->message_len, "ingestionTime", (json_int_t)e->ingestion);
+    logs_text_lit(t, "{\"timestamp\":");
+    logs_text_int(t, e->ts);
+    logs_text_lit(t, ",\"message\":");
+    logs_text_str(t, e->message, e->message_len);
+    logs_text_lit(t, ",\"ingestionTime\":");
+    logs_text_int(t, e->ingestion);
+    logs_text_lit(t, "}");
 }
 
 /* Events older than the retention period are gone even before the sweeper runs. */
@@ -95,9 +101,14 @@ int logs_get_log_events(struct api_ctx *ctx, json_t *in, json_t **ret_out, struc
                               MAX_RESPONSE_BYTES, &ev, err);
     if (r < 0)
         return r;
-    json_t *arr = json_array();
-    for (size_t i = 0; i < ev.n; i++)
-        json_array_append_new(arr, event_json(&ev.v[backward ? ev.n - 1 - i : i]));
+    /* Up to 10,000 events: rendered as text, not as jansson objects (render.h). */
+    struct logs_text t = {0};
+    logs_text_lit(&t, "{\"events\":[");
+    for (size_t i = 0; i < ev.n; i++) {
+        if (i)
+            logs_text_lit(&t, ",");
+        event_text(&t, &ev.v[backward ? ev.n - 1 - i : i]);
+    }
     char fwd[48], bwd[48];
     if (ev.n) {
         const struct store_log_event *first = &ev.v[backward ? ev.n - 1 : 0];
@@ -110,8 +121,13 @@ int logs_get_log_events(struct api_ctx *ctx, json_t *in, json_t **ret_out, struc
         logs_token_make('b', pos.ts, pos.seq, bwd);
     }
     store_log_events_free(&ev);
-    *ret_out = json_pack("{s:o, s:s, s:s}", "events", arr, "nextForwardToken", fwd,
-                         "nextBackwardToken", bwd);
+    logs_text_lit(&t, "],\"nextForwardToken\":");
+    logs_text_str(&t, fwd, strlen(fwd));
+    logs_text_lit(&t, ",\"nextBackwardToken\":");
+    logs_text_str(&t, bwd, strlen(bwd));
+    logs_text_lit(&t, "}");
+    ctx->raw_out = logs_text_take(&t);
+    (void)ret_out;
     return 0;
 }
 
@@ -144,6 +160,24 @@ static int refill(struct api_ctx *ctx, struct cursor *c, int64_t from, int64_t t
     c->last_read = (struct store_log_pos){l->ts, c->stream->id, l->seq};
     c->has_last = true;
     return 0;
+}
+
+static void filtered_event_text(struct logs_text *t, size_t i, const char *stream,
+                                const struct store_log_event *e, const char *id)
+{
+    if (i)
+        logs_text_lit(t, ",");
+    logs_text_lit(t, "{\"logStreamName\":");
+    logs_text_str(t, stream, strlen(stream));
+    logs_text_lit(t, ",\"timestamp\":");
+    logs_text_int(t, e->ts);
+    logs_text_lit(t, ",\"message\":");
+    logs_text_str(t, e->message, e->message_len);
+    logs_text_lit(t, ",\"ingestionTime\":");
+    logs_text_int(t, e->ingestion);
+    logs_text_lit(t, ",\"eventId\":");
+    logs_text_str(t, id, strlen(id));
+    logs_text_lit(t, "}");
 }
 
 static bool before(const struct store_log_event *a, const struct store_log_event *b)
@@ -235,8 +269,10 @@ int logs_filter_log_events(struct api_ctx *ctx, json_t *in, json_t **ret_out, st
         return r;
     }
     struct cursor *cur = xcalloc(ns ? ns : 1, sizeof(*cur));
-    json_t *events = json_array(), *searched = json_array();
-    size_t bytes = 0;
+    /* Events are rendered as text (render.h); the streams searched are few. */
+    struct logs_text events = {0};
+    json_t *searched = json_array();
+    size_t bytes = 0, n_events = 0;
     bool more = false;
     struct store_log_pos last = {0};
     for (size_t i = 0; i < ns && r == 0; i++) {
@@ -253,7 +289,7 @@ int logs_filter_log_events(struct api_ctx *ctx, json_t *in, json_t **ret_out, st
         if (!best)
             break;
         const struct store_log_event *e = &best->buf.v[best->at];
-        if ((int64_t)json_array_size(events) >= limit || bytes + e->message_len > MAX_RESPONSE_BYTES) {
+        if ((int64_t)n_events >= limit || bytes + e->message_len > MAX_RESPONSE_BYTES) {
             more = true;
             break;
         }
@@ -261,11 +297,7 @@ int logs_filter_log_events(struct api_ctx *ctx, json_t *in, json_t **ret_out, st
             char id[64];
             snprintf(id, sizeof(id), "%019lld%010lld%010lld", (long long)e->ts,
                      (long long)e->stream_id, (long long)e->seq);
-            json_array_append_new(events, json_pack("{s:s, s:I, s:s%, s:I, s:s}", "logStreamName",
-                                                    best->stream->name, "timestamp",
-                                                    (json_int_t)e->ts, "message", e->message,
-                                                    e->message_len, "ingestionTime",
-                                                    (json_int_t)e->ingestion, "eventId", id));
+            filtered_event_text(&events, n_events++, best->stream->name, e, id);
             bytes += e->message_len;
         }
         last = (struct store_log_pos){e->ts, e->stream_id, e->seq};
@@ -278,17 +310,27 @@ int logs_filter_log_events(struct api_ctx *ctx, json_t *in, json_t **ret_out, st
     store_log_streams_free(streams, ns);
     logs_filter_free(filter);
     if (r < 0) {
-        json_decref(events);
+        free(logs_text_take(&events));
         json_decref(searched);
         return r;
     }
-    json_t *out = json_pack("{s:o, s:o}", "events", events, "searchedLogStreams", searched);
+    struct logs_text t = {0};
+    logs_text_lit(&t, "{\"events\":[");
+    logs_text_raw(&t, events.p, events.len);
+    free(logs_text_take(&events));
+    logs_text_lit(&t, "],\"searchedLogStreams\":");
+    cleanup_free char *searched_text = json_text(searched);
+    json_decref(searched);
+    logs_text_raw(&t, searched_text, strlen(searched_text));
     if (more) {
         cleanup_free char *key = xasprintf("%lld/%lld/%lld", (long long)last.ts,
                                            (long long)last.stream_id, (long long)last.seq);
-        cleanup_free char *t = page_token_encode(key);
-        json_object_set_new(out, "nextToken", json_string(t));
+        cleanup_free char *tok = page_token_encode(key);
+        logs_text_lit(&t, ",\"nextToken\":");
+        logs_text_str(&t, tok, strlen(tok));
     }
-    *ret_out = out;
+    logs_text_lit(&t, "}");
+    ctx->raw_out = logs_text_take(&t);
+    (void)ret_out;
     return 0;
 }

@@ -10,6 +10,12 @@ struct sched_attr {
     const char *value; /* NULL for attributes that are set without a value */
 };
 
+/* How many running/pending tasks of one task group an instance holds. */
+struct sched_group {
+    const char *name; /* "service:web", "family:batch" */
+    unsigned count;
+};
+
 struct sched_instance {
     const char *arn;
     const char *ec2_instance_id;
@@ -22,8 +28,8 @@ struct sched_instance {
     int64_t remaining_cpu, remaining_memory;
     const uint16_t *used_tcp, *used_udp; /* host ports taken by running/pending tasks */
     size_t nused_tcp, nused_udp;
-    const char *const *task_groups; /* group of each running/pending task (may repeat) */
-    size_t ntask_groups;
+    const struct sched_group *groups; /* distinct groups of its running/pending tasks */
+    size_t ngroups;
     unsigned running_tasks;
 };
 
@@ -31,3 +37,5 @@ struct sched_instance {
  * attribute from an absent one. */
 const char *sched_instance_attr(const struct sched_instance *inst, const char *name,
                                 bool *ret_present);
+/* Tasks of group on inst; every task when group is NULL. */
+unsigned sched_instance_group_count(const struct sched_instance *inst, const char *group);

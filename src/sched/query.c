@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <fnmatch.h>
 #include <regex.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,12 @@ struct query {
     size_t nvalues;
     regex_t re;
     bool has_re;
+    /* Placement matches the same few values (instance types, zones) over thousands of
+     * instances: the last verdicts of the pattern, by value. A query is used by one thread. */
+    struct {
+        char *value;
+        bool match;
+    } memo[8];
 };
 
 static const struct {
@@ -197,7 +204,7 @@ static int parse_values(struct parser *p, struct query *q)
 static struct query *parse_cmp(struct parser *p)
 {
     struct tok *t = peek(p);
-    if (!t || t->quoted)
+    if (!t || t->quoted || is_punct(t->text[0]))
         return fail(p, here(p), "expected a subject such as attribute:NAME"), NULL;
     struct query *q = node(NODE_CMP, NULL, NULL);
     if (strncmp(t->text, "attribute:", 10) == 0 && t->text[10]) {
@@ -328,6 +335,8 @@ void query_free(struct query *q)
     free(q->values);
     if (q->has_re)
         regfree(&q->re);
+    for (size_t i = 0; i < ARRAY_SIZE(q->memo); i++)
+        free(q->memo[i].value);
     free(q);
 }
 
@@ -373,6 +382,28 @@ static bool equals(const char *have, const char *want)
     return strchr(want, '*') ? fnmatch(want, have, 0) == 0 : strcmp(have, want) == 0;
 }
 
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+/* have =~ the pattern, through the memo (the cast: the memo is a cache, not the query). */
+static bool matches(const struct query *q, const char *have)
+{
+    struct query *m = (struct query *)q;
+    size_t slot = hash_str(have) % ARRAY_SIZE(m->memo);
+    if (m->memo[slot].value && strcmp(m->memo[slot].value, have) == 0)
+        return m->memo[slot].match;
+    bool match = regexec(&q->re, have, 0, NULL, 0) == 0;
+    free(m->memo[slot].value);
+    m->memo[slot].value = xstrdup(have);
+    m->memo[slot].match = match;
+    return match;
+}
+
 /* One value of the subject against the operator (absent: have == NULL). */
 static bool eval_value(const struct query *q, const char *have)
 {
@@ -401,39 +432,51 @@ static bool eval_value(const struct query *q, const char *have)
         return q->op == OP_IN ? in : !in;
     }
     case OP_MATCHES:
-        return have && regexec(&q->re, have, 0, NULL, 0) == 0;
+        return have && matches(q, have);
     case OP_NOT_MATCHES:
-        return !have || regexec(&q->re, have, 0, NULL, 0) != 0;
+        return !have || !matches(q, have);
     }
     return false;
 }
 
+/* What task:group sees: the instance's groups plus those placement has just added. */
+struct placed {
+    const char *group;
+    unsigned n;
+};
+
 /* task:group is a set: positive operators hold when some task's group satisfies them,
  * negative ones when no task's group fails them. */
-static bool eval_groups(const struct query *q, const struct sched_instance *inst)
+static bool eval_groups(const struct query *q, const struct sched_instance *inst,
+                        const struct placed *extra)
 {
     bool negative = q->op == OP_NE || q->op == OP_NOT_IN || q->op == OP_NOT_MATCHES ||
                     q->op == OP_NOT_EXISTS;
-    if (inst->ntask_groups == 0)
-        return eval_value(q, NULL);
-    for (size_t i = 0; i < inst->ntask_groups; i++) {
-        bool r = eval_value(q, inst->task_groups[i]);
+    bool any = false;
+    for (size_t i = 0; i <= inst->ngroups; i++) {
+        const char *g = i < inst->ngroups ? inst->groups[i].name : extra->group;
+        unsigned n = i < inst->ngroups ? inst->groups[i].count : extra->n;
+        if (!g || n == 0)
+            continue;
+        any = true;
+        bool r = eval_value(q, g);
         if (negative && !r)
             return false;
         if (!negative && r)
             return true;
     }
-    return negative;
+    return any ? negative : eval_value(q, NULL);
 }
 
-static bool eval_cmp(const struct query *q, const struct sched_instance *inst)
+static bool eval_cmp(const struct query *q, const struct sched_instance *inst,
+                     const struct placed *extra)
 {
     char buf[64];
     const char *have = NULL;
     bool present = false;
     switch (q->subj) {
     case SUBJ_TASK_GROUP:
-        return eval_groups(q, inst);
+        return eval_groups(q, inst, extra);
     case SUBJ_ATTRIBUTE:
         have = sched_instance_attr(inst, q->attr, &present);
         if (present && !have)
@@ -460,19 +503,33 @@ static bool eval_cmp(const struct query *q, const struct sched_instance *inst)
     return eval_value(q, have);
 }
 
-bool query_eval(const struct query *q, const struct sched_instance *inst)
+static bool eval(const struct query *q, const struct sched_instance *inst,
+                 const struct placed *extra)
 {
     switch (q->kind) {
     case NODE_AND:
-        return query_eval(q->a, inst) && query_eval(q->b, inst);
+        return eval(q->a, inst, extra) && eval(q->b, inst, extra);
     case NODE_OR:
-        return query_eval(q->a, inst) || query_eval(q->b, inst);
+        return eval(q->a, inst, extra) || eval(q->b, inst, extra);
     case NODE_NOT:
-        return !query_eval(q->a, inst);
+        return !eval(q->a, inst, extra);
     case NODE_CMP:
-        return eval_cmp(q, inst);
+        return eval_cmp(q, inst, extra);
     }
     return false;
+}
+
+bool query_eval(const struct query *q, const struct sched_instance *inst)
+{
+    struct placed none = {NULL, 0};
+    return eval(q, inst, &none);
+}
+
+bool query_eval_placed(const struct query *q, const struct sched_instance *inst,
+                       const char *group, unsigned placed)
+{
+    struct placed extra = {group, placed};
+    return eval(q, inst, &extra);
 }
 
 const char *sched_instance_attr(const struct sched_instance *inst, const char *name,
@@ -487,4 +544,13 @@ const char *sched_instance_attr(const struct sched_instance *inst, const char *n
     if (ret_present)
         *ret_present = false;
     return NULL;
+}
+
+unsigned sched_instance_group_count(const struct sched_instance *inst, const char *group)
+{
+    unsigned n = 0;
+    for (size_t i = 0; i < inst->ngroups; i++)
+        if (!group || (inst->groups[i].name && strcmp(inst->groups[i].name, group) == 0))
+            n += inst->groups[i].count;
+    return n;
 }

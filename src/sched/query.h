@@ -11,7 +11,8 @@
  *   argument := value | [value, ...]      values may be quoted with ' or "
  *
  * Parsing refuses bad expressions with a message that quotes the expression and points at
- * the offending position. */
+ * the offending position. A parsed query keeps a small cache of its pattern verdicts, so one
+ * thread at a time evaluates it (each request and each controller pass parses its own). */
 #pragma once
 #include <stdbool.h>
 
@@ -23,4 +24,8 @@ struct query;
 /* Parse; on failure err is an InvalidParameterException naming the position. */
 int query_parse(const char *text, struct query **ret_query, struct wh_err *err);
 bool query_eval(const struct query *q, const struct sched_instance *inst);
+/* As query_eval, with `placed` more tasks of group `group` on inst than its snapshot lists
+ * (placement's own tasks so far, for task:group). */
+bool query_eval_placed(const struct query *q, const struct sched_instance *inst,
+                       const char *group, unsigned placed);
 void query_free(struct query *q);

@@ -21,6 +21,8 @@ void store_instance_clear(struct store_instance *in)
     free(in->version_info);
     free(in->ports_tcp);
     free(in->ports_udp);
+    free(in->subnet_awsvpc);
+    free(in->subnet_bridge);
     memset(in, 0, sizeof(*in));
 }
 
@@ -34,7 +36,7 @@ void store_instances_free(struct store_instance *v, size_t n)
 #define COLUMNS                                                                                    \
     "account, region, cluster_arn, arn, ec2_instance_id, capacity, status, status_reason,"        \
     " agent_version, version_info, total_cpu, total_memory, ports_tcp, ports_udp,"                \
-    " registered_at, last_poll, desired_version"
+    " registered_at, last_poll, desired_version, subnet_awsvpc, subnet_bridge"
 
 static void read_row(sqlite3_stmt *s, struct store_instance *in)
 {
@@ -56,6 +58,8 @@ static void read_row(sqlite3_stmt *s, struct store_instance *in)
         .registered_at = row_time(s, 14),
         .last_poll = row_time(s, 15),
         .desired_version = sqlite3_column_int64(s, 16),
+        .subnet_awsvpc = row_text(s, 17),
+        .subnet_bridge = row_text(s, 18),
     };
 }
 
@@ -83,14 +87,15 @@ int store_instance_put(struct store *st, const struct store_instance *in, struct
 {
     static const char sql[] =
         "INSERT INTO container_instances (" COLUMNS ")"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (arn) DO UPDATE SET cluster_arn = excluded.cluster_arn,"
         " ec2_instance_id = excluded.ec2_instance_id, capacity = excluded.capacity,"
         " status = excluded.status, status_reason = excluded.status_reason,"
         " agent_version = excluded.agent_version, version_info = excluded.version_info,"
         " total_cpu = excluded.total_cpu, total_memory = excluded.total_memory,"
         " ports_tcp = excluded.ports_tcp, ports_udp = excluded.ports_udp,"
-        " last_poll = excluded.last_poll";
+        " last_poll = excluded.last_poll, subnet_awsvpc = excluded.subnet_awsvpc,"
+        " subnet_bridge = excluded.subnet_bridge";
     sqlite3_stmt *s = store_stmt(st, sql, err);
     if (!s)
         return -EIO;
@@ -107,6 +112,8 @@ int store_instance_put(struct store *st, const struct store_instance *in, struct
     sqlite3_bind_double(s, 15, in->registered_at);
     sqlite3_bind_double(s, 16, in->last_poll);
     sqlite3_bind_int64(s, 17, in->desired_version > 0 ? in->desired_version : 1);
+    bind_text(s, 18, in->subnet_awsvpc);
+    bind_text(s, 19, in->subnet_bridge);
     int rc = sqlite3_step(s);
     store_done(s);
     if (rc == SQLITE_CONSTRAINT)
@@ -159,6 +166,43 @@ int store_instance_bump(struct store *st, const char *arn, struct wh_err *err)
         return -EIO;
     bind_text(s, 1, arn);
     return update_one(st, s, "bumping a container instance's version", err);
+}
+
+void store_subnets_free(char **v)
+{
+    for (size_t i = 0; v && v[i]; i++)
+        free(v[i]);
+    free(v);
+}
+
+int store_instances_subnets(struct store *st, const char *except, char ***ret_v, size_t *ret_n,
+                            struct wh_err *err)
+{
+    static const char sql[] = "SELECT subnet_awsvpc, subnet_bridge FROM container_instances"
+                              " WHERE subnet_awsvpc IS NOT NULL AND status != 'INACTIVE'"
+                              " AND arn != ?";
+    sqlite3_stmt *s = store_stmt(st, sql, err);
+    if (!s)
+        return -EIO;
+    bind_text(s, 1, except ? except : "");
+    char **v = xcalloc(1, sizeof(char *));
+    size_t n = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        v = xrealloc(v, (n + 3) * sizeof(char *));
+        for (int i = 0; i < 2; i++)
+            if (sqlite3_column_type(s, i) != SQLITE_NULL)
+                v[n++] = row_text(s, i);
+        v[n] = NULL;
+    }
+    store_done(s);
+    if (rc != SQLITE_DONE) {
+        store_subnets_free(v);
+        return store_fail(st, "reading the instances' task subnets", err);
+    }
+    *ret_v = v;
+    *ret_n = n;
+    return 0;
 }
 
 /* Two statements so each uses its index: by cluster (container_instances_cluster; the unary +

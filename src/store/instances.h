@@ -25,6 +25,7 @@ struct store_instance {
     double registered_at;
     double last_poll; /* 0: never polled */
     int64_t desired_version;
+    char *subnet_awsvpc, *subnet_bridge; /* task subnets (CIDR), NULL until carved */
 };
 
 void store_instance_clear(struct store_instance *in);
@@ -55,6 +56,13 @@ struct store_instance_query {
     const char *after;       /* ARN to resume after, or NULL */
     unsigned limit;          /* 0: no limit */
 };
+/* The task subnets held by every instance that is not INACTIVE, except the one with ARN
+ * except (NULL: none), across all accounts and regions: hosts share one network
+ * (NULL-terminated heap array of CIDR texts, two per instance). */
+int store_instances_subnets(struct store *st, const char *except, char ***ret_v, size_t *ret_n,
+                            struct wh_err *err);
+void store_subnets_free(char **v);
+
 /* Instances matching q, in ARN order. */
 int store_instances_list(struct store *st, const char *account, const char *region,
                          const struct store_instance_query *q, struct store_instance **ret_v,

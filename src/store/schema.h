@@ -6,6 +6,7 @@ extern const struct store_schema store_schema_ecs;
 extern const struct store_schema store_schema_ecr;
 extern const struct store_schema store_schema_ecr_api;
 extern const struct store_schema store_schema_ecs_tasks;
+extern const struct store_schema store_schema_ecs_services;
 extern const struct store_schema store_schema_logs;
 /* NULL-terminated. */
 extern const struct store_schema *const store_schemas[];

@@ -79,6 +79,12 @@ static const char *const steps[] = {
     "  network_bindings TEXT NOT NULL DEFAULT '[]',"
     "  network_interfaces TEXT NOT NULL DEFAULT '[]',"
     "  PRIMARY KEY (task_arn, idx)) WITHOUT ROWID;",
+    /* 2: the task subnets wharfd carved for each instance (src/ecs/instance_subnets.h); NULL
+     * until it registers again. The allocation reads those of every instance not INACTIVE. */
+    "ALTER TABLE container_instances ADD COLUMN subnet_awsvpc TEXT;"
+    "ALTER TABLE container_instances ADD COLUMN subnet_bridge TEXT;"
+    "CREATE INDEX container_instances_subnets ON container_instances(status)"
+    "  WHERE subnet_awsvpc IS NOT NULL;",
 };
 
 const struct store_schema store_schema_ecs_tasks = {"ecs-tasks", steps, ARRAY_SIZE(steps)};

@@ -309,7 +309,7 @@ int store_task_update(struct store *st, const struct store_task *t, struct wh_er
         " attachments = ?, connectivity = ?, stop_code = ?, stopped_reason = ?,"
         " health_status = ?, pull_started_at = ?, pull_stopped_at = ?, started_at = ?,"
         " stopping_at = ?, stopped_at = ?, execution_stopped_at = ?, connectivity_at = ?,"
-        " version = ? WHERE arn = ?";
+        " version = ?, ports_tcp = ?, ports_udp = ? WHERE arn = ?";
     sqlite3_stmt *s = store_stmt(st, sql, err);
     if (!s)
         return -EIO;
@@ -327,7 +327,9 @@ int store_task_update(struct store *st, const struct store_task *t, struct wh_er
     for (size_t i = 0; i < ARRAY_SIZE(times); i++)
         bind_time(s, 9 + (int)i, times[i]);
     sqlite3_bind_int64(s, 16, t->version);
-    bind_text(s, 17, t->arn);
+    bind_text(s, 17, t->ports_tcp ? t->ports_tcp : "[]");
+    bind_text(s, 18, t->ports_udp ? t->ports_udp : "[]");
+    bind_text(s, 19, t->arn);
     int rc = sqlite3_step(s);
     store_done(s);
     if (rc != SQLITE_DONE)
@@ -369,6 +371,38 @@ int store_tasks_on_instance(struct store *st, const char *instance_arn, bool wit
     if (r < 0) {
         store_tasks_free(v, n);
         return r;
+    }
+    *ret_v = v;
+    *ret_n = n;
+    return 0;
+}
+
+int store_tasks_of_service(struct store *st, const char *cluster_arn, const char *service_name,
+                           struct store_task **ret_v, size_t *ret_n, struct wh_err *err)
+{
+    /* Over the partial index tasks_service_live (schema_ecs_services.c). */
+    static const char sql[] = "SELECT " TASK_COLUMNS " FROM tasks"
+                              " WHERE cluster_arn = ? AND service_name = ?"
+                              " AND last_status != 'STOPPED' ORDER BY created_at, arn";
+    sqlite3_stmt *s = store_stmt(st, sql, err);
+    if (!s)
+        return -EIO;
+    bind_text(s, 1, cluster_arn);
+    bind_text(s, 2, service_name);
+    struct store_task *v = NULL;
+    size_t n = 0, cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? 2 * cap : 8;
+            v = xrealloc(v, cap * sizeof(*v));
+        }
+        read_task(s, &v[n++]);
+    }
+    store_done(s);
+    if (rc != SQLITE_DONE) {
+        store_tasks_free(v, n);
+        return store_fail(st, "reading a service's tasks", err);
     }
     *ret_v = v;
     *ret_n = n;

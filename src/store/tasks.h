@@ -70,12 +70,17 @@ int store_task_insert(struct store *st, const struct store_task *t, struct wh_er
 int store_task_get(struct store *st, const char *account, const char *region, const char *arn,
                    struct store_task *ret_task, struct wh_err *err);
 /* Write the mutable parts of t (statuses, timestamps, reasons, health, version, attachments,
- * desired state) and of each of its containers (matched by position). */
+ * desired state, host ports held) and of each of its containers (matched by position). */
 int store_task_update(struct store *st, const struct store_task *t, struct wh_err *err);
 
 /* The tasks on an instance that are not STOPPED, in ARN order; containers only when asked. */
 int store_tasks_on_instance(struct store *st, const char *instance_arn, bool with_containers,
                             struct store_task **ret_v, size_t *ret_n, struct wh_err *err);
+
+/* A service's tasks (service_name in cluster_arn) that are not STOPPED, oldest first, without
+ * their containers. */
+int store_tasks_of_service(struct store *st, const char *cluster_arn, const char *service_name,
+                           struct store_task **ret_v, size_t *ret_n, struct wh_err *err);
 
 struct store_task_query {
     const char *cluster_arn;    /* required */

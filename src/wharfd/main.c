@@ -13,6 +13,8 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "ecr/lifecycle_sched.h"
+#include "ecs/service_controller.h"
+#include "ecs/instance_subnets.h"
 #include "http/metrics.h"
 #include "http/server.h"
 #include "http/waiters.h"
@@ -57,6 +59,8 @@ static void usage(FILE *f)
             "                       2h or minutes (default 60; 0 turns it off)\n"
             "  --no-local-capacity  do not start the local agent (wharf-agent beside wharfd,\n"
             "                       data in DIR/agent) that runs FARGATE tasks\n"
+            "  --task-subnet-pool CIDR  IPv4 block each container instance gets two /24 task\n"
+            "                       subnets from (default 10.213.0.0/16: 128 instances)\n"
             "  -h, --help           show this help and exit\n"
             "  --version            print the version and exit\n"
             "\n"
@@ -93,7 +97,7 @@ static int parse_args(int argc, char **argv, struct wharf_config *cfg)
 {
     enum { OPT_LISTEN = 256, OPT_DATA, OPT_REGION, OPT_ACCOUNT, OPT_THREADS, OPT_LOG, OPT_VERSION,
            OPT_REGISTRY_HOST, OPT_CREATE_ON_PUSH, OPT_LIFECYCLE,
-           OPT_GC_INTERVAL, OPT_GC_GRACE, OPT_NO_LOCAL };
+           OPT_GC_INTERVAL, OPT_GC_GRACE, OPT_NO_LOCAL, OPT_SUBNET_POOL };
     static const struct option opts[] = {
         {"listen", required_argument, NULL, OPT_LISTEN},
         {"data-dir", required_argument, NULL, OPT_DATA},
@@ -109,6 +113,7 @@ static int parse_args(int argc, char **argv, struct wharf_config *cfg)
         {"registry-gc-grace", required_argument, NULL, OPT_GC_GRACE},
         {"lifecycle-interval", required_argument, NULL, OPT_LIFECYCLE},
         {"no-local-capacity", no_argument, NULL, OPT_NO_LOCAL},
+        {"task-subnet-pool", required_argument, NULL, OPT_SUBNET_POOL},
         {NULL, 0, NULL, 0},
     };
     parse_listen(DEFAULT_LISTEN, cfg);
@@ -164,6 +169,15 @@ static int parse_args(int argc, char **argv, struct wharf_config *cfg)
         case OPT_NO_LOCAL:
             no_local_capacity = true;
             break;
+        case OPT_SUBNET_POOL: {
+            struct wh_err e = {0};
+            if (ecs_subnet_pool_check(optarg, &e) < 0) {
+                fprintf(stderr, "wharfd: --task-subnet-pool: %s\n", e.msg);
+                return 2;
+            }
+            cfg->task_subnet_pool = optarg;
+            break;
+        }
         case OPT_CREATE_ON_PUSH:
             cfg->create_repository_on_push = true;
             break;
@@ -273,6 +287,7 @@ int main(int argc, char **argv)
     struct http_server *srv = NULL;
     struct ecr_lifecycle_sched *lifecycle = NULL;
     struct local_agent *local = NULL;
+    struct service_controller *services = NULL;
     if (open_state(&app) < 0)
         goto out;
     struct http_server_config hc = {
@@ -288,6 +303,8 @@ int main(int argc, char **argv)
         goto out;
     if (registry_gc_start(&app) < 0)
         log_warn("registry: blob garbage collection is off");
+    if (service_controller_start(app.st, 5, &services) < 0)
+        log_warn("cannot start the service controller; services will not run tasks");
     if (app.cfg.lifecycle_interval > 0 &&
         ecr_lifecycle_sched_start(app.st, app.cfg.lifecycle_interval, &lifecycle) < 0)
         log_warn("cannot start the ECR lifecycle scheduler; lifecycle policies apply on demand only");
@@ -308,6 +325,7 @@ int main(int argc, char **argv)
     rc = 0;
 out:
     local_agent_stop(local, 10000); /* first: it reports through the server */
+    service_controller_stop(services);
     waiters_stop(); /* parked long polls answer before the server stops */
     logs_retention_stop();
     http_server_stop(srv, 10000);

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from conftest import SANITIZER_MARKERS, WHARFD, _make, uniq, wait_for
+from net_helpers import purge_net, subnet_pool
 from registry_helpers import (BUSYBOX, OCI_CONFIG, OCI_LAYER, OCI_MANIFEST, Registry,
                               descriptor, login_password, sha256, skopeo, write_layout)
 
@@ -125,12 +126,15 @@ def purge_agent_dir(data):
                     cg.rmdir()
                 except OSError:
                     pass
+    purge_net(data)  # namespaces, leases, iptables rules, bridges (src/agent/net/)
 
 
 @pytest.fixture(scope="module")
 def farm(tmp_path_factory):
     """wharfd with its local Fargate capacity (the default), an image in its registry."""
-    d = _make(tmp_path_factory.mktemp("agent"), "agent")
+    # A subnet pool of its own: another wharfd on this host hands out the same subnets.
+    d = _make(tmp_path_factory.mktemp("agent"), "agent",
+              extra_args=["--task-subnet-pool", subnet_pool()])
     d.start()
     ecr = d.client("ecr")
     ecr.create_repository(repositoryName="bb")

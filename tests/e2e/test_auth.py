@@ -5,7 +5,7 @@ import stat
 
 from botocore.credentials import Credentials
 
-from conftest import ACCOUNT, aws_error, cluster_arn, sign_request, uniq, utcnow
+from conftest import ACCOUNT, aws_error, cluster_arn, sign_request, uniq, utcnow, wait_for
 
 MIN = datetime.timedelta(minutes=1)
 
@@ -151,8 +151,10 @@ def test_first_start_creates_credentials(make_wharfd):
     key, secret = profiles["default"]
     assert len(key) == 20 and key.isalnum() and key.isupper(), key
     assert len(secret) == 40, secret
-    out = d.stdout_text()
-    assert f"AWS_SHARED_CREDENTIALS_FILE={d.data_dir}/credentials" in out, out
+    # The hint is printed once the listener is up, which may be just after /health answers.
+    hint = f"AWS_SHARED_CREDENTIALS_FILE={d.data_dir}/credentials"
+    out = wait_for(lambda: (lambda t: t if hint in t and d.url in t else None)(d.stdout_text()),
+                   what="the usage hint on stdout")
     assert f"--endpoint-url {d.url}" in out, out
     # The hint works as printed, and the default account is a fixed 12-digit id.
     arns = d.cli("ecs", "list-clusters")["clusterArns"]

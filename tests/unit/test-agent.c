@@ -337,7 +337,7 @@ static void test_register_documents(void **state)
     assert_string_equal(json_str(find_named(at, "stack"), "value"), "prod");
     assert_string_equal(json_str(find_named(at, "ecs.os-type"), "value"), "override");
     assert_non_null(find_named(at, "ecs.capability.container-health-check"));
-    assert_null(find_named(at, "ecs.capability.task-eni")); /* no networking yet */
+    assert_non_null(find_named(at, "ecs.capability.task-eni")); /* awsvpc: src/agent/net/ */
     assert_null(json_object_get(req, "containerInstanceArn"));
     json_t *doc = json_loads(json_str(req, "instanceIdentityDocument"), 0, NULL);
     assert_string_equal(json_str(doc, "instanceId"), "i-0123456789abcdef0");
