@@ -236,6 +236,20 @@ static size_t retire(struct rec *r)
 
 /* ---- DAEMON: which instances should run a task ---- */
 
+static int cmp_view_arn(const void *key, const void *elem)
+{
+    return strcmp(key, ((const struct instance_view *)elem)->inst.arn);
+}
+
+/* The view of an instance ARN (views come in ARN order), or nviews when it is not one of the
+ * cluster's instances (any more). */
+static size_t view_of(const struct rec *r, const char *arn)
+{
+    const struct instance_view *v =
+        arn ? bsearch(arn, r->views, r->nviews, sizeof(*r->views), cmp_view_arn) : NULL;
+    return v ? (size_t)(v - r->views) : r->nviews;
+}
+
 static int daemon_instances(struct rec *r, struct deploy_daemon_instance **ret, struct wh_err *err)
 {
     struct store_instance_query q = {.cluster_arn = r->s.cluster_arn, .capacity = "EC2"};
@@ -250,6 +264,9 @@ static int daemon_instances(struct rec *r, struct deploy_daemon_instance **ret, 
                                  &pl, err);
     if (rc < 0)
         return rc;
+    cleanup_free unsigned *ours = xcalloc(r->nviews + 1, sizeof(unsigned));
+    for (size_t t = 0; t < r->ntasks; t++)
+        ours[view_of(r, r->tasks[t].container_instance_arn)]++;
     struct deploy_daemon_instance *v = xcalloc(r->nviews + 1, sizeof(*v));
     for (size_t i = 0; i < r->nviews; i++) {
         struct sched_instance si;
@@ -258,14 +275,10 @@ static int daemon_instances(struct rec *r, struct deploy_daemon_instance **ret, 
         for (size_t c = 0; ok && c < pl.ncons; c++)
             if (pl.cons[c].type == SCHED_MEMBER_OF)
                 ok = query_eval(pl.cons[c].expr, &si);
-        unsigned ours = 0;
-        for (size_t t = 0; t < r->ntasks; t++)
-            ours += r->tasks[t].container_instance_arn &&
-                    strcmp(r->tasks[t].container_instance_arn, r->views[i].inst.arn) == 0;
         unsigned all = r->views[i].load.running + r->views[i].load.pending;
         v[i] = (struct deploy_daemon_instance){
             .eligible = ok,
-            .hold = strcmp(r->views[i].inst.status, "DRAINING") == 0 && all > ours,
+            .hold = strcmp(r->views[i].inst.status, "DRAINING") == 0 && all > ours[i],
         };
     }
     service_placement_clear(&pl);
@@ -273,15 +286,19 @@ static int daemon_instances(struct rec *r, struct deploy_daemon_instance **ret, 
     return 0;
 }
 
-static size_t view_of(const struct rec *r, const char *arn)
-{
-    for (size_t i = 0; arn && i < r->nviews; i++)
-        if (strcmp(r->views[i].inst.arn, arn) == 0)
-            return i;
-    return r->nviews; /* not an instance of the cluster (any more) */
-}
-
 /* ---- the plan's input ---- */
+
+/* A PRIMARY task settled at `when`: after the deployment's last failure, the circuit breaker's
+ * count starts again (as ECS resets it on a healthy task). */
+static void settle_resets(struct rec *r, double when)
+{
+    struct dep *p = &r->deps[r->primary];
+    if (p->d.cb_failures > 0 && when > p->d.last_failure_at) {
+        p->d.cb_failures = 0;
+        p->d.updated_at = r->now;
+        p->dirty = true;
+    }
+}
 
 static struct deploy_task *plan_tasks(struct rec *r, size_t **ret_index, size_t *ret_n)
 {
@@ -302,11 +319,18 @@ static struct deploy_task *plan_tasks(struct rec *r, size_t **ret_index, size_t 
                                                r->now);
         if (running && !unhealthy && strcmp(t->health_status, "UNHEALTHY") == 0)
             due_at(r, t->started_at + grace); /* its grace period ends then */
+        bool healthy = deploy_task_healthy(running, t->health_status, hc);
+        bool settled = deploy_task_settled(healthy, t->started_at, r->now);
+        if (healthy && !settled)
+            due_at(r, t->started_at + DEPLOY_SETTLE_SECONDS);
+        if (settled && (size_t)d == r->primary)
+            settle_resets(r, t->started_at + DEPLOY_SETTLE_SECONDS);
         v[n] = (struct deploy_task){
             .deployment = order,
             .instance = r->daemon ? view_of(r, t->container_instance_arn) : 0,
             .running = running,
-            .healthy = deploy_task_healthy(running, t->health_status, hc),
+            .healthy = healthy,
+            .settled = settled,
             .unhealthy = unhealthy,
             .draining = h == SIZE_MAX || !r->hosts[h].active,
             .created_at = t->created_at,

@@ -62,13 +62,12 @@ static int report_tx(struct store *st, void *arg, struct wh_err *err)
     if (r < 0)
         return r;
     bool was_stopped = strcmp(t.desired_status, "STOPPED") == 0;
-    bool was_healthy = t.service_name && service_task_healthy(&t);
     if ((r = merge(a, &t, err)) <= 0)
         return r;
     if ((r = store_task_update(st, &t, err)) < 0)
         return r;
     if (t.service_name) { /* its deployment's failures; the controller looks again */
-        r = service_task_reported(st, &t, !was_stopped, was_healthy, a->ctx->now, err);
+        r = service_task_reported(st, &t, !was_stopped, a->ctx->now, err);
         if (r < 0)
             return r;
         free(a->kick);

@@ -11,6 +11,7 @@ struct build {
     struct deploy_plan *p;
     bool *stopped;
     unsigned healthy; /* healthy tasks left alive */
+    unsigned settled; /* settled tasks left alive */
     unsigned alive;   /* tasks left alive */
 };
 
@@ -25,9 +26,11 @@ static void build_init(struct build *b, const struct deploy_input *in, struct de
     memset(p, 0, sizeof(*p));
     bounds(in, p);
     p->stops = xcalloc(in->ntasks + 1, sizeof(*p->stops));
-    *b = (struct build){in, p, xcalloc(in->ntasks + 1, sizeof(bool)), 0, (unsigned)in->ntasks};
-    for (size_t i = 0; i < in->ntasks; i++)
+    *b = (struct build){in, p, xcalloc(in->ntasks + 1, sizeof(bool)), 0, 0, (unsigned)in->ntasks};
+    for (size_t i = 0; i < in->ntasks; i++) {
         b->healthy += in->tasks[i].healthy;
+        b->settled += in->tasks[i].healthy && in->tasks[i].settled;
+    }
 }
 
 static void stop(struct build *b, size_t i, enum deploy_stop_why why)
@@ -37,6 +40,7 @@ static void stop(struct build *b, size_t i, enum deploy_stop_why why)
     b->stopped[i] = true;
     b->alive--;
     b->healthy -= b->in->tasks[i].healthy;
+    b->settled -= b->in->tasks[i].healthy && b->in->tasks[i].settled;
     b->p->stops[b->p->nstops++] = (struct deploy_stop){i, why};
 }
 
@@ -127,7 +131,7 @@ void deploy_plan_replica(const struct deploy_input *in, struct deploy_plan *ret_
         draining |= !b.stopped[i] && in->tasks[i].draining;
     ret_plan->steady = in->ndeployments <= 1 && in->nstopping == 0 && ret_plan->nstops == 0 &&
                        ret_plan->start == 0 && !draining && b.alive == in->desired &&
-                       b.healthy == in->desired;
+                       b.settled == in->desired;
     free(b.stopped);
 }
 
@@ -203,7 +207,7 @@ void deploy_plan_daemon(const struct deploy_input *in, const struct deploy_daemo
     }
     ret_plan->steady = in->ndeployments <= 1 && in->nstopping == 0 && ret_plan->nstops == 0 &&
                        ret_plan->nstart_on == 0 && !any_elsewhere && b.alive == in->desired &&
-                       b.healthy == in->desired;
+                       b.settled == in->desired;
     free(b.stopped);
 }
 
@@ -223,6 +227,11 @@ bool deploy_task_healthy(bool running, const char *health_status, bool has_healt
     if (!running)
         return false;
     return !has_health_check || (health_status && strcmp(health_status, "HEALTHY") == 0);
+}
+
+bool deploy_task_settled(bool healthy, double started_at, double now)
+{
+    return healthy && now - started_at >= DEPLOY_SETTLE_SECONDS;
 }
 
 bool deploy_task_unhealthy(bool running, const char *health_status, double started_at,

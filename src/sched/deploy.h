@@ -13,7 +13,9 @@
  *    ones stop at once, their RUNNING ones only while more than `lower` healthy tasks remain;
  *    replacements for the PRIMARY deployment start while fewer than `upper` tasks are alive;
  *  - the PRIMARY scales in to desired (PENDING tasks first, then those not healthy);
- *  - steady: one deployment, desired tasks all RUNNING and healthy, nothing else alive. */
+ *  - steady: one deployment, desired tasks all RUNNING, healthy and settled (healthy for
+ *    DEPLOY_SETTLE_SECONDS: a container that exits right after it starts never makes a
+ *    deployment COMPLETED), nothing else alive. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -24,6 +26,7 @@ struct deploy_task {
     size_t instance;   /* DAEMON: index into the instances given; REPLICA: unused */
     bool running;      /* lastStatus RUNNING */
     bool healthy;      /* counts towards minimumHealthyPercent (deploy_task_healthy) */
+    bool settled;      /* healthy for long enough to call the service steady (deploy_task_settled) */
     bool unhealthy;    /* UNHEALTHY past the grace period (deploy_task_unhealthy): replace */
     bool draining;     /* on a DRAINING (or vanished) instance: replace */
     double created_at; /* among equals, the newest stops first */
@@ -85,6 +88,9 @@ void deploy_plan_free(struct deploy_plan *p);
 
 /* Healthy for the lower bound: RUNNING and, when it has essential health checks, HEALTHY. */
 bool deploy_task_healthy(bool running, const char *health_status, bool has_health_check);
+/* Healthy and started at least DEPLOY_SETTLE_SECONDS ago. */
+#define DEPLOY_SETTLE_SECONDS 3.0
+bool deploy_task_settled(bool healthy, double started_at, double now);
 /* To be replaced for its health: RUNNING, UNHEALTHY and started at least grace seconds ago. */
 bool deploy_task_unhealthy(bool running, const char *health_status, double started_at,
                            double grace_seconds, double now);
@@ -104,8 +110,9 @@ enum deploy_verdict {
 };
 
 /* What becomes of the PRIMARY deployment's rollout (IN_PROGRESS) after a plan: FAILED when the
- * circuit breaker is on and the failures since the last healthy task reached the threshold;
- * COMPLETED when the plan found the service steady. */
+ * circuit breaker is on and the failures since a task last settled reached the threshold;
+ * COMPLETED when the plan found the service steady. (The count goes back to zero when a task
+ * settles after the last failure, as ECS resets it on a healthy task.) */
 enum deploy_verdict deploy_rollout(bool cb_enabled, unsigned cb_failures, unsigned desired,
                                    bool steady);
 

@@ -17,7 +17,7 @@
 /* Shorthands: a PENDING, a RUNNING-not-yet-healthy and a healthy task of deployment d. */
 #define PEND(d) {.deployment = (d)}
 #define RUN(d) {.deployment = (d), .running = true}
-#define OK(d) {.deployment = (d), .running = true, .healthy = true}
+#define OK(d) {.deployment = (d), .running = true, .healthy = true, .settled = true}
 
 static unsigned count_why(const struct deploy_plan *p, enum deploy_stop_why why)
 {
@@ -195,6 +195,13 @@ static void test_steady(void **state)
     deploy_plan_replica(&in, &p);
     assert_false(p.steady);
     deploy_plan_free(&p);
+    /* healthy but just started: a container that exits at once must not complete a rollout */
+    struct deploy_task c[] = {OK(0), {.running = true, .healthy = true}};
+    in.tasks = c;
+    deploy_plan_replica(&in, &p);
+    assert_false(p.steady);
+    assert_int_equal(p.nstops + p.start, 0);
+    deploy_plan_free(&p);
     in.launch_blocked = true;
     in.ntasks = 0;
     deploy_plan_replica(&in, &p);
@@ -234,7 +241,8 @@ static int simulate(unsigned desired, unsigned min, unsigned max, bool draining_
         bool old_left = false;
         for (size_t i = 0; i < n; i++) {
             t[i] = (struct deploy_task){.deployment = v[i].deployment, .running = v[i].running,
-                                        .healthy = v[i].running, .draining = drain[i],
+                                        .healthy = v[i].running, .settled = v[i].running,
+                                        .draining = drain[i],
                                         .created_at = (double)(lcg(seed) % 100)};
             old_left |= v[i].deployment != 0;
         }
@@ -341,8 +349,9 @@ static void test_daemon(void **state)
     assert_int_equal(p.start_on[0], 0);
     deploy_plan_free(&p);
     /* Steady: one healthy PRIMARY task on each eligible instance, nothing elsewhere. */
-    struct deploy_task d[] = {{.deployment = 0, .instance = 0, .running = true, .healthy = true},
-                              {.deployment = 0, .instance = 1, .running = true, .healthy = true}};
+    struct deploy_task d[] = {
+        {.deployment = 0, .instance = 0, .running = true, .healthy = true, .settled = true},
+        {.deployment = 0, .instance = 1, .running = true, .healthy = true, .settled = true}};
     in.tasks = d;
     in.ntasks = 2;
     in.ndeployments = 1;
@@ -369,6 +378,9 @@ static void test_health_rules(void **state)
     assert_false(deploy_task_healthy(true, "UNKNOWN", true));
     assert_true(deploy_task_healthy(true, "HEALTHY", true));
     assert_false(deploy_task_healthy(false, "HEALTHY", true));
+    assert_false(deploy_task_settled(true, 100, 102));
+    assert_true(deploy_task_settled(true, 100, 100 + DEPLOY_SETTLE_SECONDS));
+    assert_false(deploy_task_settled(false, 100, 1000));
     assert_false(deploy_task_unhealthy(true, "UNHEALTHY", 100, 30, 120)); /* in grace */
     assert_true(deploy_task_unhealthy(true, "UNHEALTHY", 100, 30, 130));
     assert_false(deploy_task_unhealthy(true, "HEALTHY", 100, 0, 130));
