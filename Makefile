@@ -4,7 +4,7 @@ ASAN_BUILD ?= build-asan
 LISTEN ?= 127.0.0.1:4566
 DATA ?= ./.wharf
 
-.PHONY: all deps run test bench bench-api bench-logs bench-registry clean
+.PHONY: all deps run test bench bench-api bench-logs bench-registry bench-sched bench-tasks bench-network clean
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -26,7 +26,7 @@ test: deps
 	scripts/test
 
 # Benchmarks print figures side by side with their peers; they assert nothing.
-bench: bench-api bench-logs bench-registry
+bench: bench-api bench-logs bench-registry bench-sched bench-tasks bench-network
 
 bench-api: deps all
 	WHARFD=$(BUILD)/wharfd bench/api/run
@@ -36,6 +36,16 @@ bench-logs: deps all
 
 bench-registry: deps all
 	WHARFD=$(BUILD)/wharfd bench/registry/run
+
+bench-sched: deps all
+	BUILD=$(BUILD) bench/sched/run
+
+# Root: real containers and CNI networking.
+bench-tasks: deps all
+	WHARFD=$(BUILD)/wharfd bench/tasks/run
+
+bench-network: deps all
+	BUILD=$(BUILD) bench/network/run
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
