@@ -43,6 +43,7 @@ struct agent_config {
     size_t n_attrs;
     char *runtime;       /* "runc" (default) or a path; passed to the engine */
     int gc_interval_s;   /* image GC period; 0: off */
+    int awsvpc_warm;     /* awsvpc networks made ahead (net_config.awsvpc_warm); -1: default */
 };
 
 void agent_config_free(struct agent_config *c);

@@ -1,11 +1,10 @@
 #include "agent/aws_client.h"
 
-#include <curl/curl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
+#include "agent/http_client.h"
 #include "aws/sigv4.h"
 #include "core/crypto.h"
 #include "core/fsutil.h"
@@ -14,26 +13,13 @@
 
 struct aws_client {
     char *endpoint, *host, *region, *access_key, *secret;
+    char *conn_host, *port; /* where to connect (host is what is signed: host[:port]) */
     const volatile int *abort_flag;
 };
 
 void aws_client_set_abort(struct aws_client *c, const volatile int *flag)
 {
     c->abort_flag = flag;
-}
-
-/* libcurl calls this at least once a second during a transfer, idle or not. */
-static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
-{
-    (void)dt, (void)dn, (void)ut, (void)un;
-    const volatile int *flag = arg;
-    return *flag ? 1 : 0;
-}
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static void curl_init_once(void)
-{
-    curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
 /* The first profile with both keys, or the named one. */
@@ -97,14 +83,15 @@ static int read_keys(const char *path, const char *profile, char **ret_key, char
 int aws_client_new(const char *endpoint, const char *region, const char *credentials_file,
                    const char *profile, struct aws_client **ret_client, struct wh_err *err)
 {
-    pthread_once(&curl_once, curl_init_once);
-    const char *h = strstr(endpoint, "://");
-    if (!h || strncmp(endpoint, "http", 4) != 0)
-        return wh_err_set(err, 0, "ConfigError", "endpoint %s: expected http://HOST:PORT", endpoint);
-    h += 3;
+    char *conn_host, *port;
+    if (http_parse_url(endpoint, &conn_host, &port, err) < 0)
+        return -1;
+    const char *h = endpoint + strlen("http://");
     struct aws_client *c = xcalloc(1, sizeof(*c));
+    c->conn_host = conn_host;
+    c->port = port;
     if (read_keys(credentials_file, profile, &c->access_key, &c->secret, err) < 0) {
-        free(c);
+        aws_client_free(c);
         return -1;
     }
     c->endpoint = xstrdup(endpoint);
@@ -124,6 +111,8 @@ void aws_client_free(struct aws_client *c)
     free(c->region);
     free(c->access_key);
     free(c->secret);
+    free(c->conn_host);
+    free(c->port);
     free(c);
 }
 
@@ -171,24 +160,6 @@ void aws_client_sign(const char *access_key, const char *secret, const char *reg
     snprintf(out_date, 64, "X-Amz-Date: %s", auth.amz_date);
 }
 
-struct buf {
-    char *p;
-    size_t len;
-};
-
-static size_t on_body(char *data, size_t size, size_t n, void *arg)
-{
-    struct buf *b = arg;
-    size_t add = size * n;
-    if (b->len + add > (64u << 20))
-        return 0; /* refuse absurd answers */
-    b->p = xrealloc(b->p, b->len + add + 1);
-    memcpy(b->p + b->len, data, add);
-    b->len += add;
-    b->p[b->len] = 0;
-    return add;
-}
-
 int aws_client_call(struct aws_client *c, const char *service, const char *target,
                     const json_t *in, long timeout_ms, json_t **ret_out, struct wh_err *err)
 {
@@ -198,51 +169,26 @@ int aws_client_call(struct aws_client *c, const char *service, const char *targe
     aws_client_sign(c->access_key, c->secret, c->region, service, c->host, target, body,
                     body_len, time(NULL), auth, date);
     snprintf(tgt, sizeof(tgt), "X-Amz-Target: %s", target);
-    CURL *h = curl_easy_init();
-    if (!h)
-        return wh_err_set(err, 0, "TransportError", "curl_easy_init failed");
-    struct curl_slist *hdrs = NULL;
-    hdrs = curl_slist_append(hdrs, "Content-Type: application/x-amz-json-1.1");
-    hdrs = curl_slist_append(hdrs, tgt);
-    hdrs = curl_slist_append(hdrs, date);
-    hdrs = curl_slist_append(hdrs, auth);
-    hdrs = curl_slist_append(hdrs, "Expect:");
-    struct buf resp = {0};
-    cleanup_free char *url = xasprintf("%s/", c->endpoint);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_POST, 1L);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)body_len);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    if (c->abort_flag) {
-        curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-        curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)c->abort_flag);
-    }
-    CURLcode rc = curl_easy_perform(h);
-    long status = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(hdrs);
-    curl_easy_cleanup(h);
-    if (rc != CURLE_OK) {
-        free(resp.p);
-        return wh_err_set(err, 0, "TransportError", "%s to %s: %s", target, c->endpoint,
-                          curl_easy_strerror(rc));
-    }
+    const char *hdrs[] = {"Content-Type: application/x-amz-json-1.1", tgt, date, auth, NULL};
+    struct http_request rq = {
+        .host = c->conn_host, .port = c->port, .method = "POST", .path = "/",
+        .headers = hdrs, .body = body, .body_len = body_len,
+        .connect_timeout_ms = 5000, .timeout_ms = (int)timeout_ms,
+        .abort_flag = c->abort_flag,
+    };
+    struct http_response resp;
+    if (http_do(&rq, &resp, err) < 0)
+        return wh_err_prefix(err, "%s to %s: ", target, c->endpoint);
+    long status = resp.status;
     json_error_t je;
-    json_t *out = resp.p ? json_loads(resp.p, 0, &je) : json_object();
+    json_t *out = resp.body_len ? json_loadb(resp.body, resp.body_len, 0, &je) : json_object();
     if (!out) {
         wh_err_set(err, (int)status, "TransportError", "%s: answer is not JSON (HTTP %ld): %.200s",
-                   target, status, resp.p);
-        free(resp.p);
+                   target, status, resp.body);
+        http_response_free(&resp);
         return -1;
     }
-    free(resp.p);
+    http_response_free(&resp);
     if (status != 200) {
         const char *type = json_str(out, "__type");
         const char *msg = json_str(out, "message");

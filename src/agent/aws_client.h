@@ -1,5 +1,6 @@
 /* A small AWS JSON 1.1 client for the agent: signs each call with SigV4 (reusing the
- * server's canonicalisation in aws/sigv4.c) and posts it with libcurl. */
+ * server's canonicalisation in aws/sigv4.c) and posts it over plain http with our own
+ * HTTP/1.1 client (agent/http_client.c): wharfd serves http; https endpoints are refused. */
 #pragma once
 #include <jansson.h>
 
@@ -21,7 +22,7 @@ const char *aws_client_region(const struct aws_client *c);
 /* POST target (e.g. "AmazonEC2ContainerServiceV20141113.RegisterContainerInstance") signed
  * for service ("ecs"). On an AWS error answer, err->type is its __type and err->status the
  * HTTP status; transport failures are type "TransportError" with status 0. Thread-safe (a
- * libcurl handle per call). */
+ * connection per thread, kept between calls). */
 int aws_client_call(struct aws_client *c, const char *service, const char *target,
                     const json_t *in, long timeout_ms, json_t **ret_out, struct wh_err *err);
 

@@ -25,20 +25,6 @@
 #define TOKEN_MARGIN_S 600 /* refresh the ECR token this long before it expires */
 #define PULL_ERR "CannotPullContainerError"
 
-static char *exe_dir(void)
-{
-    char buf[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-    if (n <= 0)
-        return NULL;
-    buf[n] = 0;
-    char *slash = strrchr(buf, '/');
-    if (!slash)
-        return NULL;
-    *slash = 0;
-    return xstrdup(buf);
-}
-
 /* "http://host:port/..." → "host:port" (new string). */
 static char *url_host(const char *url)
 {
@@ -103,8 +89,7 @@ int engine_open(const struct engine_opts *o, struct aws_client *aws, struct engi
     e->rootfs_dir = xasprintf("%s/rootfs", o->data_dir);
     e->logs_dir = xasprintf("%s/logs", o->data_dir);
     e->endpoint_host = url_host(aws_client_endpoint(aws));
-    cleanup_free char *dir = exe_dir();
-    cleanup_free char *init = dir ? xasprintf("%s/wharf-init", dir) : NULL;
+    cleanup_free char *init = fs_beside_self("wharf-init");
     if (init && access(init, X_OK) == 0)
         e->init_path = TAKE_PTR(init);
     oci_host_probe(&e->host);

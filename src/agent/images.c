@@ -1,29 +1,40 @@
 #include "agent/images.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
-#include <time.h>
+#include <unistd.h>
 
 #include "agent/flight.h"
+#include "agent/image_cache.h"
+#include "agent/image_check.h"
 #include "agent/image_ref.h"
 #include "agent/layer_store.h"
+#include "agent/pull_msg.h"
 #include "core/crypto.h"
-#include "core/log.h"
+#include "core/json.h"
+#include "core/proc.h"
+#include "core/fsutil.h"
 #include "core/xalloc.h"
+
+/* A pull's ceiling, on top of the helper's own connect/read timeouts and retries. */
+#define PULL_TIMEOUT_MS (60 * 60 * 1000)
+#define HELPER_NAME "wharf-agent-pull"
 
 #define PULL_ERR "CannotPullContainerError"
 
 struct images {
+    struct images_opts o; /* as given (platform resolved), strings owned below: what each
+                             pull helper is told */
+    char *dir, *helper;
     struct registry_opts reg;
     char **plain_http;
     char *ca_file;
     char *os, *arch, *variant;
-    enum images_pull_policy policy;
-    int attempts, retry_delay_ms, parallel;
     struct layer_store *ls;
     struct flight_group pulls; /* in-flight pulls, keyed by reference + credentials */
     pthread_rwlock_t gc_lock;  /* pulls read, GC writes */
@@ -39,11 +50,17 @@ static char *dup_or_null(const char *s)
 int images_open(const struct images_opts *o, struct images **ret, struct wh_err *err)
 {
     struct layer_store_opts lo = {.dir = o->dir, .unpack = o->unpack, .no_sync = o->no_sync};
+    cleanup_free char *helper = o->pull_helper ? xstrdup(o->pull_helper) : fs_beside_self(HELPER_NAME);
+    if (!helper || access(helper, X_OK) < 0)
+        return wh_err_set(err, 500, PULL_ERR, "image pull helper %s: %s (it is installed "
+                          "beside wharf-agent)", helper ? helper : HELPER_NAME,
+                          helper ? strerror(errno) : "cannot find this program's directory");
     struct layer_store *ls;
     if (layer_store_open(&lo, &ls, err) < 0)
         return -1;
     struct images *im = xcalloc(1, sizeof(*im));
     im->ls = ls;
+    im->helper = TAKE_PTR(helper);
     size_t n = 0;
     while (o->registry.plain_http && o->registry.plain_http[n])
         n++;
@@ -66,10 +83,14 @@ int images_open(const struct images_opts *o, struct images **ret, struct wh_err 
     im->os = xstrdup(o->os ? o->os : "linux");
     im->arch = xstrdup(arch);
     im->variant = dup_or_null(variant);
-    im->policy = o->policy;
-    im->attempts = o->attempts > 0 ? o->attempts : 3;
-    im->retry_delay_ms = o->retry_delay_ms > 0 ? o->retry_delay_ms : 250;
-    im->parallel = o->parallel > 0 ? o->parallel : 3;
+    im->dir = xstrdup(layer_store_dir(ls));
+    im->o = *o;
+    im->o.dir = im->dir;
+    im->o.registry = im->reg;
+    im->o.os = im->os;
+    im->o.arch = im->arch;
+    im->o.variant = im->variant;
+    im->o.pull_helper = im->helper;
     flight_group_init(&im->pulls);
     pthread_rwlockattr_t ra;
     pthread_rwlockattr_init(&ra);
@@ -97,6 +118,8 @@ void images_close(struct images *im)
     free(im->os);
     free(im->arch);
     free(im->variant);
+    free(im->dir);
+    free(im->helper);
     free(im);
 }
 
@@ -110,297 +133,130 @@ void images_close(struct images *im)
 void images_stats(struct images *im, struct images_stats *ret)
 {
     pthread_mutex_lock(&im->mu);
-    *ret = im->st;
+    *ret = im->st; /* the helpers' counts are added as their answers come */
     pthread_mutex_unlock(&im->mu);
-    struct layer_store_stats ls;
-    layer_store_stats(im->ls, &ls);
-    ret->layer_unpacks = ls.unpacks;
 }
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
-
-/* ---- one pull ------------------------------------------------------------------------ */
+/* ---- one pull, in a helper process -------------------------------------------------- */
 
 struct pull {
     struct images *im;
     const struct image_ref *ref;
     const char *canonical;
     const struct image_auth *auth;
-    struct registry_client *client;
     bool fetched; /* a blob was downloaded */
 };
 
-/* GET a manifest, retrying what is worth retrying. ret_tries: attempts made. */
-static int get_manifest(struct pull *p, const char *reference, struct registry_manifest *m,
-                        int *ret_tries, struct wh_err *err)
+extern char **environ;
+
+/* The helper's environment: only what libcurl and the sanitizers read. */
+static const char *const *helper_env(void)
 {
-    int delay = p->im->retry_delay_ms;
-    for (int i = 1;; i++) {
-        COUNT(p->im, manifest_fetches);
-        int r = registry_get_manifest(p->client, reference, m, err);
-        *ret_tries = i;
-        if (r == 0 || i >= p->im->attempts || !registry_err_retriable(err))
-            return r;
-        sleep_ms(delay);
-        delay *= 2;
-    }
-}
-
-struct fetch_arg {
-    struct pull *p;
-    struct registry_client *client;
-};
-
-static int fetch_layer(void *arg, const struct layer_desc *d, const char *path,
-                       struct wh_err *err)
-{
-    struct fetch_arg *fa = arg;
-    struct images *im = fa->p->im;
-    int delay = im->retry_delay_ms;
-    for (int i = 1;; i++) {
-        int r = registry_get_blob_file(fa->client, d->digest, d->size, path, err);
-        if (r == 0) {
-            pthread_mutex_lock(&im->mu);
-            im->st.layer_downloads++;
-            fa->p->fetched = true;
-            pthread_mutex_unlock(&im->mu);
-            return 0;
-        }
-        if (i >= im->attempts || !registry_err_retriable(err))
-            return wh_err_prefix(err, "ref pull has been retried %d time(s): failed to copy: ", i);
-        sleep_ms(delay);
-        delay *= 2;
-    }
-}
-
-struct layers_job {
-    struct pull *p;
-    const struct image_manifest *m;
-    const struct image_config *cfg;
-    pthread_mutex_t mu;
-    size_t next;
-    bool failed;
-    struct wh_err err;
-};
-
-static void *layers_worker(void *arg)
-{
-    struct layers_job *j = arg;
-    struct fetch_arg fa = {j->p, registry_client_dup(j->p->client)};
-    for (;;) {
-        pthread_mutex_lock(&j->mu);
-        size_t i = j->next++;
-        bool stop = j->failed || i >= j->m->n_layers;
-        pthread_mutex_unlock(&j->mu);
-        if (stop)
-            break;
-        const struct descriptor *l = &j->m->layers[i];
-        struct layer_desc d = {l->digest, j->cfg->diff_ids[i], l->media_type, l->size};
-        cleanup_free char *dir = NULL;
-        struct wh_err e = {0};
-        if (layer_store_ensure(j->p->im->ls, &d, fetch_layer, &fa, &dir, NULL, &e) < 0) {
-            pthread_mutex_lock(&j->mu);
-            if (!j->failed)
-                j->err = e;
-            j->failed = true;
-            pthread_mutex_unlock(&j->mu);
-            break;
-        }
-    }
-    registry_client_free(fa.client);
-    return NULL;
-}
-
-/* Make every layer present, several at once. */
-static int fetch_layers(struct pull *p, const struct image_manifest *m,
-                        const struct image_config *cfg, struct wh_err *err)
-{
-    struct layers_job j = {.p = p, .m = m, .cfg = cfg};
-    pthread_mutex_init(&j.mu, NULL);
-    size_t n = (size_t)p->im->parallel < m->n_layers ? (size_t)p->im->parallel : m->n_layers;
-    pthread_t *t = xcalloc(n ? n : 1, sizeof(*t));
-    size_t started = 0;
-    for (; started < n; started++)
-        if (pthread_create(&t[started], NULL, layers_worker, &j) != 0)
-            break;
-    if (started == 0 && n > 0)
-        layers_worker(&j); /* no thread to spare: do it here */
-    for (size_t i = 0; i < started; i++)
-        pthread_join(t[i], NULL);
-    free(t);
-    pthread_mutex_destroy(&j.mu);
-    if (j.failed) {
-        if (err)
-            *err = j.err;
-        return -1;
-    }
-    return 0;
-}
-
-/* Download config and layers of an image manifest and record the image. */
-static int fetch_image(struct pull *p, const char *digest, const struct registry_manifest *rm,
-                       struct wh_err *err)
-{
-    struct image_manifest m;
-    if (manifest_parse_image(rm->body, rm->len, &m, err) < 0)
-        return wh_err_prefix(err, "manifest %s: ", digest);
-    cleanup_free char *cfg_text = NULL;
-    size_t cfg_len = 0;
-    struct image_config cfg = {0};
-    int rc = -1;
-    int delay = p->im->retry_delay_ms;
-    for (int i = 1;; i++) {
-        if (registry_get_blob_mem(p->client, m.config.digest, m.config.size, CONFIG_MAX_BYTES,
-                                  &cfg_text, &cfg_len, err) == 0)
-            break;
-        if (i >= p->im->attempts || !registry_err_retriable(err)) {
-            wh_err_prefix(err, "ref pull has been retried %d time(s): failed to copy: ", i);
-            goto out;
-        }
-        sleep_ms(delay);
-        delay *= 2;
-    }
-    p->fetched = true;
-    if (image_config_parse(cfg_text, cfg_len, &cfg, err) < 0)
-        goto out;
-    if (cfg.n_diff_ids != m.n_layers) {
-        wh_err_set(err, 500, PULL_ERR, "image %s: config has %zu rootfs.diff_ids for %zu layers",
-                   digest, cfg.n_diff_ids, m.n_layers);
-        goto out;
-    }
-    if (fetch_layers(p, &m, &cfg, err) < 0)
-        goto out;
-    struct image_record rec = {
-        .digest = (char *)digest,
-        .media_type = rm->content_type,
-        .config_digest = m.config.digest,
-        .config_json = cfg_text,
-        .layers = xcalloc(m.n_layers + 1, sizeof(*rec.layers)),
-        .n_layers = m.n_layers,
+    static const char *const names[] = {
+        "PATH", "HOME", "TMPDIR", "SSL_CERT_FILE", "SSL_CERT_DIR", "CURL_CA_BUNDLE",
+        "http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
+        "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS",
     };
-    for (size_t i = 0; i < m.n_layers; i++)
-        rec.layers[i] = (struct image_layer){m.layers[i].digest, cfg.diff_ids[i],
-                                             m.layers[i].media_type, m.layers[i].size};
-    rc = layer_store_image_put(p->im->ls, &rec, err);
-    free(rec.layers);
-out:
-    image_config_free(&cfg);
-    image_manifest_free(&m);
+    static __thread const char *env[ARRAY_SIZE(names) + 1];
+    size_t k = 0;
+    for (char **e = environ; e && *e && k < ARRAY_SIZE(names); e++)
+        for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+            size_t n = strlen(names[i]);
+            if (strncmp(*e, names[i], n) == 0 && (*e)[n] == '=') {
+                env[k++] = *e;
+                break;
+            }
+        }
+    env[k] = NULL;
+    return env;
+}
+
+/* Relay the helper's log lines (a warning about a cached image, say) to ours. */
+static void relay_stderr(const struct proc_result *r)
+{
+    if (!r->err_len)
+        return;
+    flockfile(stderr); /* as log.c does: whole lines, not interleaved with other threads' */
+    fwrite(r->err, 1, r->err_len, stderr);
+    if (r->err[r->err_len - 1] != '\n')
+        fputc('\n', stderr);
+    funlockfile(stderr);
+}
+
+static int run_helper(struct pull *p, struct puller_result *ret, struct wh_err *err)
+{
+    struct images *im = p->im;
+    json_auto_t *rq = pull_request_to_json(&im->o, p->canonical, p->auth);
+    cleanup_free char *text = json_text(rq);
+    const char *argv[] = {im->helper, NULL};
+    struct proc_opts po = {.argv = argv, .envp = helper_env(), .input = text,
+                           .input_len = strlen(text), .max_output = 1 << 20,
+                           .timeout_ms = PULL_TIMEOUT_MS, .extra_fd = -1};
+    struct proc_result r;
+    int rc = proc_run(&po, &r, err);
+    explicit_bzero(text, strlen(text)); /* it holds the registry password */
+    if (rc < 0)
+        return wh_err_prefix(err, "cannot start %s: ", im->helper);
+    relay_stderr(&r);
+    json_error_t je;
+    json_auto_t *ans = proc_ok(&r) ? json_loadb(r.out, r.out_len, 0, &je) : NULL;
+    if (!ans)
+        rc = wh_err_set(err, 500, PULL_ERR, "image pull helper %s %s", im->helper,
+                        proc_ok(&r) ? "answered something that is not JSON"
+                                    : proc_describe(&r, PULL_TIMEOUT_MS));
+    else
+        rc = pull_answer_from_json(ans, ret, err);
+    proc_result_free(&r);
     return rc;
 }
 
-/* The image digest a repo digest stands for (an index → its platform manifest). */
-static char *image_for(struct images *im, const char *repo_digest)
+/* What the tag resolved to, for the default policy's fallback when the registry cannot be
+ * asked later (as the helper records it); written only when it changed. */
+static void remember_tag(struct pull *p, const char *repo_digest)
 {
-    cleanup_free char *key = xasprintf("index:%s", repo_digest);
-    char *d = layer_store_ref_get(im->ls, key);
-    return d ? d : xstrdup(repo_digest);
-}
-
-static bool have_image(struct images *im, const char *digest)
-{
-    struct image_record rec;
-    if (layer_store_image_get(im->ls, digest, &rec, NULL) < 0)
-        return false;
-    image_record_free(&rec);
-    return true;
-}
-
-/* Answer from the store alone when the reference pins (or, with by_tag, recalls) a digest. */
-static char *from_cache(struct pull *p, bool by_tag)
-{
-    cleanup_free char *repo = NULL;
-    if (p->ref->digest) {
-        repo = xstrdup(p->ref->digest);
-    } else if (by_tag) {
-        cleanup_free char *key = xasprintf("tag:%s", p->canonical);
-        repo = layer_store_ref_get(p->im->ls, key);
-    }
-    if (!repo)
-        return NULL;
-    cleanup_free char *img = image_for(p->im, repo);
-    return have_image(p->im, img) ? xasprintf("%s %s", repo, img) : NULL;
-}
-
-/* Resolve the reference to an image manifest (through an index if need be). */
-static int resolve(struct pull *p, char **ret_repo, struct registry_manifest *ret_m,
-                   struct wh_err *err)
-{
-    struct registry_manifest top;
-    int tries;
-    if (get_manifest(p, image_ref_manifest_ref(p->ref), &top, &tries, err) < 0)
-        return wh_err_prefix(err, "pull image manifest has been retried %d time(s): failed to "
-                                  "resolve ref %s: ", tries, p->canonical);
-    enum manifest_kind kind;
-    if (manifest_kind(top.body, top.len, top.content_type, &kind, err) < 0) {
-        registry_manifest_free(&top);
-        return wh_err_prefix(err, "ref %s: ", p->canonical);
-    }
-    if (kind == MANIFEST_IMAGE) {
-        *ret_repo = xstrdup(top.digest);
-        *ret_m = top;
-        return 0;
-    }
-    struct descriptor d;
-    int r = manifest_index_select(top.body, top.len, p->im->os, p->im->arch, p->im->variant, &d,
-                                  err);
-    cleanup_free char *repo = TAKE_PTR(top.digest);
-    registry_manifest_free(&top);
-    if (r < 0)
-        return wh_err_prefix(err, "ref %s: ", p->canonical);
-    cleanup_free char *key = xasprintf("index:%s", repo);
-    layer_store_ref_put(p->im->ls, key, d.digest);
-    if (have_image(p->im, d.digest)) {
-        *ret_m = (struct registry_manifest){.digest = TAKE_PTR(d.digest)};
-    } else if (get_manifest(p, d.digest, ret_m, &tries, err) < 0) {
-        wh_err_prefix(err, "pull image manifest has been retried %d time(s): failed to resolve "
-                           "ref %s (platform manifest %s): ", tries, p->canonical, d.digest);
-        descriptor_free(&d);
-        return -1;
-    }
-    descriptor_free(&d);
-    *ret_repo = TAKE_PTR(repo);
-    return 0;
+    cleanup_free char *key = xasprintf("tag:%s", p->canonical);
+    cleanup_free char *old = layer_store_ref_get(p->im->ls, key);
+    if (!old || strcmp(old, repo_digest) != 0)
+        layer_store_ref_put(p->im->ls, key, repo_digest);
 }
 
 /* The flight: leaves "<repo digest> <image digest>" in *ret_value. */
 static int pull_run(void *arg, char **ret_value, struct wh_err *err)
 {
     struct pull *p = arg;
-    char *hit = from_cache(p, p->im->policy == IMAGES_PULL_PREFER_CACHED);
+    char *hit = image_cache_lookup(p->im->ls, p->ref, p->canonical,
+                                   p->im->o.policy == IMAGES_PULL_PREFER_CACHED);
+    if (!hit && p->im->o.policy != IMAGES_PULL_PREFER_CACHED) {
+        /* The registry's answer for the tag, asked from here: when that image is here, no
+         * helper is needed. */
+        cleanup_free char *rd = image_check_tag(&p->im->o.registry, p->ref, p->auth);
+        cleanup_free char *img = rd ? image_cache_image_for(p->im->ls, rd) : NULL;
+        if (img && image_cache_have(p->im->ls, img)) {
+            hit = xasprintf("%s %s", rd, img);
+            remember_tag(p, rd);
+        }
+        if (rd) {
+            pthread_mutex_lock(&p->im->mu);
+            p->im->st.manifest_fetches++;
+            pthread_mutex_unlock(&p->im->mu);
+        }
+    }
     if (hit) {
         *ret_value = hit;
         return 0;
     }
-    p->client = registry_client_new(&p->im->reg, image_ref_api_host(p->ref), p->ref->path,
-                                    p->auth);
-    cleanup_free char *repo = NULL;
-    struct registry_manifest m = {0};
-    int rc = resolve(p, &repo, &m, err);
-    if (rc < 0 && p->im->policy == IMAGES_PULL_DEFAULT && (hit = from_cache(p, true))) {
-        log_warn("image %s: %s; using the image it last resolved to", p->canonical, err->msg);
-        *ret_value = hit;
-        registry_client_free(p->client);
-        p->client = NULL;
-        return 0;
-    }
-    if (rc == 0 && p->ref->tag) {
-        cleanup_free char *key = xasprintf("tag:%s", p->canonical);
-        layer_store_ref_put(p->im->ls, key, repo);
-    }
-    if (rc == 0 && !have_image(p->im, m.digest))
-        rc = fetch_image(p, m.digest, &m, err);
-    if (rc == 0)
-        *ret_value = xasprintf("%s %s", repo, m.digest);
-    registry_manifest_free(&m);
-    registry_client_free(p->client);
-    p->client = NULL;
-    return rc;
+    struct puller_result res;
+    if (run_helper(p, &res, err) < 0)
+        return -1;
+    pthread_mutex_lock(&p->im->mu);
+    p->im->st.manifest_fetches += res.manifest_fetches;
+    p->im->st.layer_downloads += res.layer_downloads;
+    p->im->st.layer_unpacks += res.layer_unpacks;
+    pthread_mutex_unlock(&p->im->mu);
+    p->fetched = res.fetched;
+    *ret_value = xasprintf("%s %s", res.repo_digest, res.digest);
+    puller_result_free(&res);
+    return 0;
 }
 
 /* ---- the result ---------------------------------------------------------------------- */

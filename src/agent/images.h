@@ -6,6 +6,10 @@
  *   images_pull(im, "127.0.0.1:5000/app:1", &auth, &img, &err)
  *     → img->layer_dirs (bottom → top), img->config (Entrypoint, Cmd, Env, …)
  *
+ * The registry work (HTTP, digests, unpacking) runs in a child process, wharf-agent-pull
+ * (puller.h), started per pull: the idle agent keeps none of its libraries loaded. The
+ * store (GC, the image records, answers from the cache) stays here.
+ *
  * Pulls of the same reference (with the same credentials) that overlap are done once: the
  * later callers wait for the first and share its result. Different images sharing layers
  * download and unpack each shared layer once. Every manifest and blob is checked against its
@@ -43,6 +47,7 @@ struct images_opts {
     int retry_delay_ms;              /* before the 2nd try, doubled each time (default 250) */
     int parallel;                    /* layer downloads at once per pull (default 3) */
     bool no_sync;                    /* skip syncfs on layer commit (tests only) */
+    const char *pull_helper;         /* wharf-agent-pull; NULL: beside this program */
 };
 
 struct images;

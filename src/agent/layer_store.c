@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "agent/flight.h"
+#include "agent/layer_store_internal.h"
 #include "agent/image_ref.h"
 #include "agent/rmtree.h"
 #include "core/crypto.h"
@@ -21,19 +22,10 @@
 #include "core/json.h"
 #include "core/xalloc.h"
 
-#define PULL_ERR "CannotPullContainerError"
 #define RECORD_MAX (64u << 20)
 
-struct layer_store {
-    char *dir;
-    struct unpack_opts unpack;
-    bool no_sync;
-    struct flight_group layers; /* in-flight unpacks, keyed by layer id */
-    pthread_mutex_t mu;         /* stats */
-    struct layer_store_stats stats;
-};
 
-static int io_err(struct wh_err *err, const char *what, const char *path, int e)
+int ls_io_err(struct wh_err *err, const char *what, const char *path, int e)
 {
     return wh_err_set(err, 500, PULL_ERR, "cannot %s %s: %s", what, path, strerror(e));
 }
@@ -62,19 +54,20 @@ static void sweep(const char *dir)
 int layer_store_open(const struct layer_store_opts *o, struct layer_store **ret,
                      struct wh_err *err)
 {
-    static const char *const subdirs[] = {"layers", "images", "refs", "tmp"};
+    static const char *const subdirs[] = {"layers", "images", "refs", "tmp", "locks"};
     int r = fs_mkdir_p(o->dir, 0700);
     if (r < 0)
-        return io_err(err, "create", o->dir, -r);
+        return ls_io_err(err, "create", o->dir, -r);
     char real[PATH_MAX];
     if (!realpath(o->dir, real))
-        return io_err(err, "resolve", o->dir, errno);
+        return ls_io_err(err, "resolve", o->dir, errno);
     for (size_t i = 0; i < ARRAY_SIZE(subdirs); i++) {
         cleanup_free char *p = xasprintf("%s/%s", real, subdirs[i]);
         if (mkdir(p, 0700) < 0 && errno != EEXIST)
-            return io_err(err, "create", p, errno);
+            return ls_io_err(err, "create", p, errno);
     }
-    sweep(real);
+    if (!o->no_sweep)
+        sweep(real);
     struct layer_store *ls = xcalloc(1, sizeof(*ls));
     ls->dir = xstrdup(real);
     ls->unpack = o->unpack;
@@ -107,7 +100,7 @@ void layer_store_stats(struct layer_store *ls, struct layer_store_stats *ret)
     pthread_mutex_unlock(&ls->mu);
 }
 
-static void layer_id(const char *digest, char out[LAYER_ID_LEN + 1])
+void ls_layer_id(const char *digest, char out[LAYER_ID_LEN + 1])
 {
     const char *hex = strchr(digest, ':');
     snprintf(out, LAYER_ID_LEN + 1, "%s", hex ? hex + 1 : digest);
@@ -128,7 +121,7 @@ static json_t *read_json(const char *path, int *ret_r)
     return j;
 }
 
-static int write_json(const char *path, json_t *j)
+int ls_write_json(const char *path, json_t *j)
 {
     cleanup_free char *text = json_dumps(j, JSON_COMPACT);
     if (!text)
@@ -137,7 +130,7 @@ static int write_json(const char *path, json_t *j)
 }
 
 /* 1: the layer is complete; 0: it is not; -1: its id is taken by another digest. */
-static int layer_state(struct layer_store *ls, const char *id, const char *digest,
+int ls_layer_state(struct layer_store *ls, const char *id, const char *digest,
                        struct wh_err *err)
 {
     cleanup_free char *rec = xasprintf("%s/layers/%s.json", ls->dir, id);
@@ -160,114 +153,10 @@ static int layer_state(struct layer_store *ls, const char *id, const char *diges
 char *layer_store_layer_dir(struct layer_store *ls, const char *digest)
 {
     char id[LAYER_ID_LEN + 1];
-    layer_id(digest, id);
-    if (layer_state(ls, id, digest, NULL) != 1)
+    ls_layer_id(digest, id);
+    if (ls_layer_state(ls, id, digest, NULL) != 1)
         return NULL;
     return xasprintf("%s/layers/%s", ls->dir, id);
-}
-
-struct ensure {
-    struct layer_store *ls;
-    const struct layer_desc *d;
-    layer_fetch_fn fetch;
-    void *arg;
-    const char *id;
-};
-
-static int commit_layer(struct layer_store *ls, const struct layer_desc *d, const char *id,
-                        const char *tmpdir, struct wh_err *err)
-{
-    if (!ls->no_sync) {
-        int fd = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0 || syncfs(fd) < 0) {
-            int e = errno;
-            if (fd >= 0)
-                close(fd);
-            return io_err(err, "sync", tmpdir, e);
-        }
-        close(fd);
-    }
-    cleanup_free char *final = xasprintf("%s/layers/%s", ls->dir, id);
-    if (rename(tmpdir, final) < 0)
-        return io_err(err, "rename into", final, errno);
-    json_auto_t *rec = json_pack("{s:s, s:s?, s:s?, s:I, s:f}", "digest", d->digest, "diffID",
-                                 d->diff_id, "mediaType", d->media_type, "size",
-                                 (json_int_t)d->size, "unpackedAt", (double)time(NULL));
-    cleanup_free char *path = xasprintf("%s/layers/%s.json", ls->dir, id);
-    int r = write_json(path, rec);
-    if (r < 0) {
-        rmtree(final);
-        return io_err(err, "write", path, -r);
-    }
-    return 0;
-}
-
-static int ensure_run(void *arg, char **ret_value, struct wh_err *err)
-{
-    struct ensure *e = arg;
-    struct layer_store *ls = e->ls;
-    int st = layer_state(ls, e->id, e->d->digest, err);
-    if (st != 0)
-        return st < 0 ? -1 : 0;
-    /* A directory without a record is what a crash between rename and record leaves. */
-    cleanup_free char *final = xasprintf("%s/layers/%s", ls->dir, e->id);
-    rmtree(final);
-
-    char rnd[17];
-    random_hex(rnd, 16);
-    cleanup_free char *blob = xasprintf("%s/tmp/%s-%s", ls->dir, e->id, rnd);
-    if (e->fetch(e->arg, e->d, blob, err) < 0)
-        return -1;
-    cleanup_free char *tmpdir = xasprintf("%s/layers/.tmp-%s-%s", ls->dir, e->id, rnd);
-    if (mkdir(tmpdir, 0755) < 0) {
-        int en = errno;
-        unlink(blob);
-        return io_err(err, "create", tmpdir, en);
-    }
-    struct unpack_opts uo = ls->unpack;
-    cleanup_free char *what = xasprintf("layer %s", e->d->digest);
-    uo.what = what;
-    struct unpack_stats us;
-    int r = unpack_layer(blob, tmpdir, &uo, &us, err);
-    unlink(blob);
-    if (r < 0)
-        wh_err_prefix(err, "failed to extract ");
-    if (r == 0)
-        r = commit_layer(ls, e->d, e->id, tmpdir, err);
-    if (r < 0) {
-        rmtree(tmpdir);
-        return -1;
-    }
-    pthread_mutex_lock(&ls->mu);
-    ls->stats.unpacks++;
-    ls->stats.bytes += us.bytes;
-    pthread_mutex_unlock(&ls->mu);
-    *ret_value = xstrdup("fresh");
-    return 0;
-}
-
-int layer_store_ensure(struct layer_store *ls, const struct layer_desc *d, layer_fetch_fn fetch,
-                       void *arg, char **ret_dir, bool *ret_fresh, struct wh_err *err)
-{
-    if (!image_digest_valid(d->digest))
-        return wh_err_set(err, 500, PULL_ERR, "layer digest '%s' is not valid", d->digest);
-    char id[LAYER_ID_LEN + 1];
-    layer_id(d->digest, id);
-    struct ensure e = {ls, d, fetch, arg, id};
-    cleanup_free char *fresh = NULL;
-    /* Keyed by the short id: two digests sharing one would also be serialized, and the
-     * second finds the collision instead of racing on the directory. */
-    if (flight_do(&ls->layers, id, ensure_run, &e, &fresh, NULL, err) < 0)
-        return -1;
-    if (!fresh) {
-        pthread_mutex_lock(&ls->mu);
-        ls->stats.hits++;
-        pthread_mutex_unlock(&ls->mu);
-    }
-    if (ret_fresh)
-        *ret_fresh = fresh != NULL;
-    *ret_dir = xasprintf("%s/layers/%s", ls->dir, id);
-    return 0;
 }
 
 /* ---- image records ------------------------------------------------------------------- */
@@ -296,8 +185,8 @@ int layer_store_image_put(struct layer_store *ls, const struct image_record *rec
                                "mediaType", rec->media_type, "configDigest", rec->config_digest,
                                "layers", layers, "config", cfg, "pulledAt", (double)time(NULL));
     cleanup_free char *path = image_path(ls, rec->digest);
-    int r = write_json(path, j);
-    return r < 0 ? io_err(err, "write", path, -r) : 0;
+    int r = ls_write_json(path, j);
+    return r < 0 ? ls_io_err(err, "write", path, -r) : 0;
 }
 
 static char *dup_str(const json_t *o, const char *key)
@@ -355,8 +244,8 @@ int layer_store_image_get(struct layer_store *ls, const char *digest, struct ima
         return wh_err_set(err, 500, PULL_ERR, "image record %s is damaged", path);
     for (size_t i = 0; i < rec.n_layers; i++) {
         char id[LAYER_ID_LEN + 1];
-        layer_id(rec.layers[i].digest, id);
-        if (layer_state(ls, id, rec.layers[i].digest, NULL) != 1) {
+        ls_layer_id(rec.layers[i].digest, id);
+        if (ls_layer_state(ls, id, rec.layers[i].digest, NULL) != 1) {
             image_record_free(&rec);
             return -ENOENT;
         }
@@ -396,7 +285,7 @@ int layer_store_ref_put(struct layer_store *ls, const char *key, const char *dig
 {
     json_auto_t *j = json_pack("{s:s, s:s}", "key", key, "digest", digest);
     cleanup_free char *path = ref_path(ls, key);
-    return write_json(path, j);
+    return ls_write_json(path, j);
 }
 
 char *layer_store_ref_get(struct layer_store *ls, const char *key)
@@ -478,7 +367,7 @@ static int gc_images(struct layer_store *ls, const char *const *keep, size_t n_k
             strset_add(images, digest);
             for (size_t i = 0; i < rec.n_layers; i++) {
                 char id[LAYER_ID_LEN + 1];
-                layer_id(rec.layers[i].digest, id);
+                ls_layer_id(rec.layers[i].digest, id);
                 strset_add(need, id);
             }
         } else if (unlink(path) == 0) {
@@ -570,6 +459,24 @@ static void gc_refs_and_tmp(struct layer_store *ls, const struct strset *images,
         closedir(d);
 }
 
+/* Pass 4: the lock files of layers no longer here. No pull helper runs during GC (images.c
+ * holds them off), so nobody holds or waits on these. Not counted: they are bookkeeping. */
+static void gc_locks(struct layer_store *ls)
+{
+    cleanup_free char *locks = xasprintf("%s/locks", ls->dir);
+    DIR *d = opendir(locks);
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        cleanup_free char *rec = xasprintf("%s/layers/%s.json", ls->dir, de->d_name);
+        if (access(rec, F_OK) < 0 && errno == ENOENT)
+            unlinkat(dirfd(d), de->d_name, 0);
+    }
+    if (d)
+        closedir(d);
+}
+
 int layer_store_gc(struct layer_store *ls, const char *const *keep, size_t n_keep,
                    int64_t min_age_s, struct layer_store_gc_stats *ret, struct wh_err *err)
 {
@@ -578,8 +485,10 @@ int layer_store_gc(struct layer_store *ls, const char *const *keep, size_t n_kee
     int r = gc_images(ls, keep, n_keep, min_age_s, &need, &images, &st);
     if (r == 0)
         r = gc_layers(ls, &need, &st);
-    if (r == 0)
+    if (r == 0) {
         gc_refs_and_tmp(ls, &images, &st);
+        gc_locks(ls);
+    }
     strset_free(&need);
     strset_free(&images);
     if (r < 0)

@@ -13,10 +13,12 @@
  *                       image config JSON. The file's mtime is the image's last use
  *   refs/<sha256 of key> what a reference (tag or index digest) last resolved to
  *   tmp/                blobs being downloaded
+ *   locks/<id>          flock()ed while layer <id> is being made (layer_fetch.c)
  *
- * One process per store directory (opening it sweeps what a crash left behind).
- * Thread-safe. Concurrent layer_store_ensure() calls for the same layer unpack it once (the
- * others wait for the first). layer_store_gc() must not run concurrently with ensure/put of
+ * One owner process per store directory (the agent: opening it sweeps what a crash left
+ * behind); pull helpers open it with no_sweep while the owner runs them. Thread-safe.
+ * Concurrent layer_store_ensure() calls for the same layer, in one process or several,
+ * unpack it once (the others wait for the first). layer_store_gc() must not run concurrently with ensure/put of
  * the images it could remove: images.c serializes them with a read-write lock. */
 #pragma once
 #include <stdbool.h>
@@ -34,6 +36,7 @@ struct layer_store_opts {
     const char *dir;           /* created if missing (mode 0700) */
     struct unpack_opts unpack; /* .what is filled per layer */
     bool no_sync;              /* skip syncfs before committing a layer (tests) */
+    bool no_sweep;             /* not the owner: leave tmp/ and layers/.tmp-* alone */
 };
 
 int layer_store_open(const struct layer_store_opts *o, struct layer_store **ret,
@@ -54,7 +57,7 @@ typedef int (*layer_fetch_fn)(void *arg, const struct layer_desc *d, const char 
                               struct wh_err *err);
 
 /* Make sure the layer is unpacked, fetching and unpacking it if it is not; returns its
- * directory (new string). ret_fresh (may be NULL): true when this call (or the one it waited
+ * directory (new string). In layer_fetch.c: only the pull helper links it. ret_fresh (may be NULL): true when this call (or the one it waited
  * for) unpacked it. */
 int layer_store_ensure(struct layer_store *ls, const struct layer_desc *d, layer_fetch_fn fetch,
                        void *arg, char **ret_dir, bool *ret_fresh, struct wh_err *err);
@@ -92,7 +95,8 @@ struct layer_store_gc_stats {
 
 /* Remove the images not in keep[] (manifest digests) last used more than min_age_s seconds
  * ago, then every layer no remaining image needs, stale refs, and leftovers of interrupted
- * pulls (tmp/, layers/.tmp-*, layer directories without a record). */
+ * pulls (tmp/, layers/.tmp-*, layer directories without a record), and the lock files of
+ * layers gone. */
 int layer_store_gc(struct layer_store *ls, const char *const *keep, size_t n_keep,
                    int64_t min_age_s, struct layer_store_gc_stats *ret, struct wh_err *err);
 

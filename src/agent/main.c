@@ -48,7 +48,8 @@ static void usage(FILE *f)
         "or restarted; a restarted agent finds them again.\n"
         "\n"
         "Options:\n"
-        "  --endpoint URL          wharfd's address, e.g. http://127.0.0.1:4566 (required)\n"
+        "  --endpoint URL          wharfd's address, e.g. http://127.0.0.1:4566 (required;\n"
+        "                          plain http only: https:// is refused at startup)\n"
         "  --cluster NAME          cluster to join (default \"default\"; with --capacity\n"
         "                          fargate: " AGENT_FARGATE_CLUSTER ")\n"
         "  --credentials FILE      AWS shared-credentials file to sign with (default\n"
@@ -64,6 +65,9 @@ static void usage(FILE *f)
         "                          fargate: wharf-managed capacity for the FARGATE tasks of\n"
         "                          every cluster (attribute wharf.capacity=FARGATE)\n"
         "  --memory-reserve MiB    memory kept back from tasks (default %d)\n"
+        "  --awsvpc-warm N         awsvpc task networks to keep made ahead, so that an awsvpc\n"
+        "                          task starts without waiting for the CNI plugins (default:\n"
+        "                          2 with --capacity fargate, else 0)\n"
         "  --runtime PATH          the OCI runtime (default: runc from PATH)\n"
         "  --conmon PATH           conmon (default: from PATH)\n"
         "  --image-pull-behavior default|prefer-cached\n"
@@ -116,7 +120,7 @@ static int set_log_level(const char *s)
 enum {
     OPT_ENDPOINT = 256, OPT_CLUSTER, OPT_CREDS, OPT_PROFILE, OPT_REGION, OPT_DATA, OPT_ATTR,
     OPT_AZ, OPT_CAPACITY, OPT_RESERVE, OPT_RUNTIME, OPT_CONMON, OPT_PULL, OPT_GC, OPT_GC_AGE,
-    OPT_LOG, OPT_VERSION,
+    OPT_LOG, OPT_VERSION, OPT_WARM,
 };
 
 static const struct option long_opts[] = {
@@ -136,6 +140,7 @@ static const struct option long_opts[] = {
     {"image-cleanup-interval", required_argument, NULL, OPT_GC},
     {"image-minimum-age", required_argument, NULL, OPT_GC_AGE},
     {"log-level", required_argument, NULL, OPT_LOG},
+    {"awsvpc-warm", required_argument, NULL, OPT_WARM},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -194,6 +199,11 @@ static int one_option(int c, const char *arg, struct options *o)
             return 2;
         cfg->gc_interval_s = (int)v;
         return 0;
+    case OPT_WARM:
+        if (parse_int("--awsvpc-warm", arg, 0, 32, &v) < 0)
+            return 2;
+        cfg->awsvpc_warm = (int)v;
+        return 0;
     case OPT_GC_AGE:
         if (parse_int("--image-minimum-age", arg, 0, 86400 * 365, &v) < 0)
             return 2;
@@ -238,6 +248,8 @@ static int finish_options(struct options *o)
         fprintf(stderr, "wharf-agent: --endpoint URL is required (wharfd's address)\n");
         return 2;
     }
+    if (cfg->awsvpc_warm < 0)
+        cfg->awsvpc_warm = cfg->capacity == AGENT_CAPACITY_FARGATE ? 2 : 0;
     if (!cfg->cluster)
         cfg->cluster = xstrdup(cfg->capacity == AGENT_CAPACITY_FARGATE ? AGENT_FARGATE_CLUSTER
                                                                        : "default");
@@ -259,6 +271,7 @@ static int finish_options(struct options *o)
 static int parse_args(int argc, char **argv, struct options *o)
 {
     o->cfg.memory_reserve_mib = AGENT_DEFAULT_RESERVE_MIB;
+    o->cfg.awsvpc_warm = -1;
     o->cfg.gc_interval_s = DEFAULT_GC_INTERVAL;
     o->gc_min_age = DEFAULT_GC_MIN_AGE;
     int c;

@@ -21,6 +21,16 @@ double poll_backoff(int failures)
     return d > 30 ? 30 : d;
 }
 
+double poll_pause(double took_s, bool changed, int *quick)
+{
+    if (took_s >= POLL_MIN_INTERVAL_S) {
+        *quick = 0;
+        return 0;
+    }
+    ++*quick;
+    return !changed || *quick > POLL_QUICK_BURST ? POLL_MIN_INTERVAL_S - took_s : 0;
+}
+
 static double jitter(double d)
 {
     uint8_t b;
@@ -37,7 +47,7 @@ static bool unregistered(const struct wh_err *e)
 void poll_loop(struct agent *a)
 {
     int64_t known = -1;
-    int failures = 0;
+    int failures = 0, quick = 0;
     while (!a->stopping) {
         json_auto_t *req = json_pack("{s:s,s:s,s:i}", "cluster", a->cluster_arn,
                                      "containerInstanceArn", a->instance_arn, "waitSeconds",
@@ -46,6 +56,7 @@ void poll_loop(struct agent *a)
             json_object_set_new(req, "knownVersion", json_integer(known));
         json_auto_t *out = NULL;
         struct wh_err err = {0};
+        double t0 = time_monotonic();
         if (aws_client_call(a->aws, "ecs", POLL_TARGET, req, POLL_TIMEOUT_MS, &out, &err) < 0) {
             if (a->stopping)
                 break;
@@ -66,7 +77,11 @@ void poll_loop(struct agent *a)
             log_info("PollDesiredTasks works again");
         failures = 0;
         const json_t *v = json_object_get(out, "version");
+        int64_t before = known;
         known = json_is_integer(v) ? json_integer_value(v) : -1;
+        double pause = poll_pause(time_monotonic() - t0, known != before, &quick);
         reconciler_apply(a->rec, json_object_get(out, "tasks"));
+        if (pause > 0)
+            agent_sleep(a, pause); /* after the apply: new tasks start at once */
     }
 }

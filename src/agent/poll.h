@@ -1,8 +1,10 @@
 /* The long poll: PollDesiredTasks with the version the agent last saw and waitSeconds 20 (one
  * suspended HTTP request in wharfd, answered when the instance's desired state changes),
  * each answer handed to the reconciler. Errors back off (1 s doubling to 30 s, with jitter);
- * an instance wharfd no longer knows is registered again. Never polls in a tight loop. */
+ * an instance wharfd no longer knows is registered again. Never polls in a tight loop, even
+ * when wharfd answers at once (poll_pause). */
 #pragma once
+#include <stdbool.h>
 
 struct agent;
 
@@ -13,3 +15,13 @@ struct agent;
 void poll_loop(struct agent *a);
 /* The delay before retry number `failures` (1, 2, …) in seconds, before jitter. Pure. */
 double poll_backoff(int failures);
+
+/* Answers that come back at once must not make a tight loop either: a wharfd shutting down
+ * answers every poll without parking it, and one that cannot park (its waiters thread failed
+ * to start) never does. An answer within POLL_MIN_INTERVAL_S of the call with nothing new
+ * (version unchanged), or the next after POLL_QUICK_BURST quick ones in a row, is followed by
+ * a pause to the end of that interval. took_s: the call's duration; *quick: the count of quick
+ * answers in a row (start at 0). Returns the pause in seconds. Pure. */
+#define POLL_MIN_INTERVAL_S 1.0
+#define POLL_QUICK_BURST 20 /* changed versions: a burst of placements, not yet a loop */
+double poll_pause(double took_s, bool changed, int *quick);

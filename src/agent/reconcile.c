@@ -11,7 +11,7 @@
 #include "agent/cgroup.h"
 #include "agent/engine.h"
 #include "agent/net/task_net.h"
-#include "agent/netns.h"
+#include "agent/net/netns.h"
 #include "agent/report.h"
 #include "agent/rmtree.h"
 #include "agent/rootfs.h"
@@ -116,7 +116,7 @@ static void remove_orphan_dirs(struct engine *e, struct task_rec **recs, size_t 
             continue;
         cleanup_free char *tdir = xasprintf("%s/%s", e->tasks_dir, de->d_name);
         cleanup_free char *ns = xasprintf("%s/netns", tdir);
-        netns_remove(ns);
+        net_ns_remove(ns);
         cgroup_task_remove(de->d_name, NULL);
         rmtree(tdir);
     }

@@ -88,6 +88,7 @@ int rt_init(struct rt *rt, const char *data_dir, const char *runc, const char *c
         return wh_err_set(err, 500, "ServerException", "%s: not found or not executable",
                           missing);
     }
+    r.fifo_start = rt_is_runc(r.runc);
     r.root = xasprintf("%s/runc", data_dir);
     r.exit_dir = xasprintf("%s/exits", data_dir);
     r.ctr_dir = xasprintf("%s/containers", data_dir);
@@ -361,10 +362,78 @@ int rt_create(const struct rt *rt, const struct rt_create_opts *o, pid_t *ret_pi
     return 0;
 }
 
-int rt_start(const struct rt *rt, const char *id, struct wh_err *err)
+bool rt_is_runc(const char *path)
+{
+    const char *base = strrchr(path, '/');
+    return strcmp(base ? base + 1 : path, "runc") == 0;
+}
+
+static bool pid_gone(pid_t pid)
+{
+    return pid > 0 && kill(pid, 0) < 0 && errno == ESRCH;
+}
+
+/* `runc start` without runc: 1 started, 0 no fifo to use (fall back), -1 with err. Waits in
+ * 100 ms slices so that a process that died before reaching the fifo is noticed, as runc does. */
+static int start_by_fifo(const struct rt *rt, const char *id, pid_t pid, struct wh_err *err)
+{
+    cleanup_free char *path = xasprintf("%s/%s/exec.fifo", rt->root, id);
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    struct stat sb;
+    if (fstat(fd, &sb) < 0 || !S_ISFIFO(sb.st_mode)) {
+        close(fd);
+        return 0;
+    }
+    double deadline = time_monotonic() + RUNC_TIMEOUT_MS / 1000.0;
+    int ret = -1;
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int n = poll(&p, 1, 100);
+        if (n < 0 && errno != EINTR) {
+            wh_err_set(err, 500, "ServerException", "starting %s: poll: %s", id, strerror(errno));
+            break;
+        }
+        if (n > 0) {
+            char b[16];
+            ssize_t got = read(fd, b, sizeof(b));
+            if (got > 0) {
+                ret = 1;
+                break;
+            }
+            if (got == 0 || (errno != EAGAIN && errno != EINTR)) {
+                wh_err_set(err, 500, "CannotStartContainerError",
+                           "container %s: its init process left without starting it", id);
+                break;
+            }
+        }
+        if (pid_gone(pid)) {
+            wh_err_set(err, 500, "CannotStartContainerError",
+                       "container %s: its process is already dead", id);
+            break;
+        }
+        if (time_monotonic() > deadline) {
+            wh_err_set(err, 500, "ServerException", "starting %s: no answer from runc init "
+                       "within %d s", id, RUNC_TIMEOUT_MS / 1000);
+            break;
+        }
+    }
+    close(fd);
+    if (ret == 1 && unlink(path) < 0 && errno != ENOENT)
+        log_warn("container %s: cannot remove %s: %s", id, path, strerror(errno));
+    return ret;
+}
+
+int rt_start(const struct rt *rt, const char *id, pid_t pid, struct wh_err *err)
 {
     if (!valid_id(id))
         return bad_id(id, err);
+    if (rt->fifo_start) {
+        int r = start_by_fifo(rt, id, pid, err);
+        if (r != 0)
+            return r < 0 ? -1 : 0;
+    }
     const char *args[] = {"start", id, NULL};
     return runc_ok(rt, args, err);
 }
@@ -375,7 +444,7 @@ int rt_run(const struct rt *rt, const struct rt_create_opts *o, pid_t *ret_pid,
     pid_t pid;
     if (rt_create(rt, o, &pid, err) < 0)
         return -1;
-    if (rt_start(rt, o->id, err) < 0) {
+    if (rt_start(rt, o->id, pid, err) < 0) {
         rt_delete(rt, o->id, NULL);
         return -1;
     }

@@ -236,12 +236,13 @@ int task_rec_from_json(const json_t *j, struct task_rec **ret, struct wh_err *er
     return 0;
 }
 
+/* Not forced to disk: the containers a record describes do not outlive a power cut either. */
 int state_save(const char *dir, const struct task_rec *t)
 {
     json_auto_t *j = task_rec_to_json(t);
     cleanup_free char *text = json_dumps(j, JSON_COMPACT);
     cleanup_free char *path = xasprintf("%s/%s.json", dir, t->id);
-    return fs_write_atomic(path, text, strlen(text), 0600);
+    return fs_write_replace(path, text, strlen(text), 0600);
 }
 
 int state_remove(const char *dir, const char *id)

@@ -290,13 +290,23 @@ static void start_health(struct task *t, size_t i)
     health_cfg_free(&cfg);
 }
 
+/* The task is RUNNING once its essential containers have started; true when it just became so. */
+static bool promote_locked(struct task *t)
+{
+    if (t->rec->phase != TASK_PENDING || stopping(t) || !deps_essentials_started(t->rec))
+        return false;
+    t->rec->phase = TASK_RUNNING;
+    log_info("%s: RUNNING", t->rec->arn);
+    return true;
+}
+
 /* Start container i (dependencies satisfied). */
 static void start_one(struct task *t, size_t i)
 {
     struct wh_err err = {0};
     struct ctr_rec *c = &t->rec->c[i];
     double t0 = time_monotonic();
-    int r = rt_start(&t->agent->engine->rt, c->runtime_id, &err);
+    int r = rt_start(&t->agent->engine->rt, c->runtime_id, t->live[i].pid, &err);
     log_debug("%s: container %s: started in %.1f ms", t->rec->arn, c->name,
               (time_monotonic() - t0) * 1000);
     if (r < 0) {
@@ -312,6 +322,7 @@ static void start_one(struct task *t, size_t i)
     pthread_mutex_lock(&t->mu);
     c->phase = CTR_RUNNING;
     c->started_at = time_now();
+    promote_locked(t); /* before the kick: one report says both */
     task_changed_locked(t);
     pthread_mutex_unlock(&t->mu);
     start_health(t, i);
@@ -495,11 +506,8 @@ static bool run(struct task *t)
         else
             start_ready(t);
         pthread_mutex_lock(&t->mu);
-        if (t->rec->phase == TASK_PENDING && !stopping(t) && deps_essentials_started(t->rec)) {
-            t->rec->phase = TASK_RUNNING;
+        if (promote_locked(t))
             task_changed_locked(t);
-            log_info("%s: RUNNING", t->rec->arn);
-        }
         pthread_mutex_unlock(&t->mu);
         if (all_stopped(t)) {
             done = true;

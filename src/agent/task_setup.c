@@ -15,7 +15,7 @@
 #include "agent/images.h"
 #include "agent/logship.h"
 #include "agent/net/task_net.h"
-#include "agent/netns.h"
+#include "agent/net/netns.h"
 #include "agent/oci_spec.h"
 #include "agent/rmtree.h"
 #include "agent/rootfs.h"
@@ -462,7 +462,7 @@ int setup_cleanup(struct task *t)
         bad = -1;
     cleanup_free char *dir = task_dir(t);
     cleanup_free char *ns = xasprintf("%s/netns", dir); /* of tasks from before task networking */
-    int r = netns_remove(ns);
+    int r = net_ns_remove(ns);
     if (r < 0) {
         log_warn("%s: cleanup: network namespace %s: %s", t->rec->arn, ns, strerror(-r));
         bad = -1;

@@ -1,14 +1,18 @@
-/* Hashes, MACs and randomness (OpenSSL libcrypto underneath). */
+/* Hashes, MACs and randomness. sha256/hmac_sha256 have two implementations with this one
+ * contract: crypto.c (OpenSSL, wharfd and the pull helper) and crypto_lite.c (plain C, the
+ * agent); everything else is crypto_util.c. */
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
 
 #define SHA256_LEN 32
 #define SHA256_HEX_LEN 64
+#define SHA512_LEN 64
 
 void sha256(const void *data, size_t len, uint8_t out[SHA256_LEN]);
 /* Lower-case hex of the SHA-256 of data into out (65 bytes with the NUL). */
 void sha256_hex(const void *data, size_t len, char out[SHA256_HEX_LEN + 1]);
+void sha512(const void *data, size_t len, uint8_t out[SHA512_LEN]);
 void hmac_sha256(const void *key, size_t klen, const void *data, size_t dlen,
                  uint8_t out[SHA256_LEN]);
 void hex_encode(const uint8_t *in, size_t len, char *out); /* out holds 2*len+1 */

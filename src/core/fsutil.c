@@ -1,8 +1,10 @@
 #include "core/fsutil.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -22,7 +24,7 @@ int fs_fsync_dir_of(const char *path)
     return r;
 }
 
-int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+static int write_renamed(const char *path, const void *data, size_t len, mode_t mode, bool sync)
 {
     char suffix[17];
     random_hex(suffix, 16);
@@ -46,7 +48,7 @@ int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
     }
     if (r == 0 && fchmod(fd, mode) < 0)
         r = -errno;
-    if (r == 0 && fsync(fd) < 0)
+    if (r == 0 && sync && fsync(fd) < 0)
         r = -errno;
     if (close(fd) < 0 && r == 0)
         r = -errno;
@@ -56,7 +58,17 @@ int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
         unlink(tmp);
         return r;
     }
-    return fs_fsync_dir_of(path);
+    return sync ? fs_fsync_dir_of(path) : 0;
+}
+
+int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+    return write_renamed(path, data, len, mode, true);
+}
+
+int fs_write_replace(const char *path, const void *data, size_t len, mode_t mode)
+{
+    return write_renamed(path, data, len, mode, false);
 }
 
 int fs_mkdir_p(const char *path, mode_t mode)
@@ -115,4 +127,18 @@ int fs_read_file(const char *path, size_t max, char **ret_data, size_t *ret_len)
     if (ret_len)
         *ret_len = len;
     return 0;
+}
+
+char *fs_beside_self(const char *name)
+{
+    char buf[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+    if (n <= 0)
+        return NULL;
+    buf[n] = 0;
+    char *slash = strrchr(buf, '/');
+    if (!slash)
+        return NULL;
+    *slash = 0;
+    return name ? xasprintf("%s/%s", buf, name) : xstrdup(buf);
 }

@@ -12,6 +12,16 @@ void log_set_level(enum log_level lvl)
     min_level = lvl;
 }
 
+enum log_level log_get_level(void)
+{
+    return min_level;
+}
+
+const char *log_level_name(enum log_level lvl)
+{
+    return lvl <= LOG_ERROR ? names[lvl] : "info";
+}
+
 void log_msg(enum log_level lvl, const char *fmt, ...)
 {
     if (lvl < min_level)

@@ -496,7 +496,7 @@ static json_t *page_out(char **arns, size_t n, int64_t max)
 
 int ecs_list_services(struct api_ctx *ctx, json_t *in, json_t **ret_out, struct wh_err *err)
 {
-    int64_t max;
+    int64_t max = 0; /* page_args sets it on success */
     cleanup_free char *after = NULL;
     if (page_args(in, &max, &after, err) < 0)
         return -1;
@@ -524,7 +524,7 @@ int ecs_list_services(struct api_ctx *ctx, json_t *in, json_t **ret_out, struct 
 int ecs_list_services_by_namespace(struct api_ctx *ctx, json_t *in, json_t **ret_out,
                                    struct wh_err *err)
 {
-    int64_t max;
+    int64_t max = 0; /* page_args sets it on success */
     cleanup_free char *after = NULL;
     if (page_args(in, &max, &after, err) < 0)
         return -1;

@@ -101,13 +101,63 @@ static void resp_clear(struct http_resp *resp)
         close(resp->fd);
 }
 
+/* A file body goes out by pread into MHD's buffer, not by sendfile: on loopback (the agent
+ * beside wharfd, skopeo on the same host) sendfile's page-cache skbs reach the reader slower
+ * than copied data (a 256 MiB blob: 0.14 s instead of 0.19 s), for a little more CPU here. */
+#define FILE_BLOCK (256u << 10)
+
+struct file_body {
+    int fd;
+    uint64_t base;
+};
+
+static ssize_t file_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct file_body *fb = cls;
+    ssize_t n;
+    do
+        n = pread(fb->fd, buf, max, (off_t)(fb->base + pos));
+    while (n < 0 && errno == EINTR);
+    /* MHD never asks past len: 0 means the file shrank under us, and the connection is cut
+     * rather than a short body sent as whole. */
+    return n > 0 ? n : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void file_free(void *cls)
+{
+    struct file_body *fb = cls;
+    close(fb->fd);
+    free(fb);
+}
+
+/* MHD allocates (and zeroes) a block of this size with every response: a HEAD reads none of
+ * the file, a small file no more than its size. */
+static size_t file_block(const struct http_req *req, uint64_t len)
+{
+    if (len == 0 || strcmp(req->method, MHD_HTTP_METHOD_HEAD) == 0)
+        return 1;
+    return len < FILE_BLOCK ? (size_t)len : FILE_BLOCK;
+}
+
+/* The response for resp's file; takes resp->fd, closed with the response or on failure. */
+static struct MHD_Response *file_response(const struct http_req *req, struct http_resp *resp)
+{
+    struct file_body *fb = xmalloc(sizeof(*fb));
+    *fb = (struct file_body){.fd = resp->fd, .base = resp->fd_offset};
+    resp->fd = -1;
+    struct MHD_Response *r = MHD_create_response_from_callback(
+        resp->len, file_block(req, resp->len), file_read, fb, file_free);
+    if (!r)
+        file_free(fb);
+    return r;
+}
+
 /* Hand a filled http_resp to MHD; takes ownership of everything in it. */
 static enum MHD_Result send_resp(struct req_wrap *w, struct http_resp *resp)
 {
     struct MHD_Response *r;
     if (resp->fd >= 0) {
-        r = MHD_create_response_from_fd_at_offset64(resp->len, resp->fd, resp->fd_offset);
-        resp->fd = -1; /* MHD closes it */
+        r = file_response(&w->req, resp);
     } else {
         r = MHD_create_response_from_buffer(resp->len, resp->body, MHD_RESPMEM_MUST_FREE);
         resp->body = NULL;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "core/fsutil.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "core/xalloc.h"
@@ -44,20 +45,6 @@ char *local_agent_endpoint(const char *listen_host, int port)
     if (strchr(listen_host, ':') && listen_host[0] != '[')
         return xasprintf("http://[%s]:%d", listen_host, port);
     return xasprintf("http://%s:%d", listen_host, port);
-}
-
-static char *beside_self(const char *name)
-{
-    char buf[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-    if (n <= 0)
-        return NULL;
-    buf[n] = 0;
-    char *slash = strrchr(buf, '/');
-    if (!slash)
-        return NULL;
-    *slash = 0;
-    return xasprintf("%s/%s", buf, name);
 }
 
 /* In the child: only async-signal-safe calls until exec. */
@@ -191,7 +178,7 @@ static void *supervise(void *arg)
 int local_agent_start(const struct local_agent_opts *o, struct local_agent **ret,
                       struct wh_err *err)
 {
-    char *path = o->agent_path ? xstrdup(o->agent_path) : beside_self("wharf-agent");
+    char *path = o->agent_path ? xstrdup(o->agent_path) : fs_beside_self("wharf-agent");
     if (!path || access(path, X_OK) < 0) {
         wh_err_set(err, 500, "ServerException",
                    "local capacity: %s not found beside wharfd (build it, or run with "
@@ -203,7 +190,8 @@ int local_agent_start(const struct local_agent_opts *o, struct local_agent **ret
     const char *args[] = {path, "--endpoint", o->endpoint, "--capacity", "fargate", "--cluster",
                           "wharf-fargate", "--attribute", "wharf.capacity=FARGATE",
                           "--credentials", o->credentials, "--data-dir", o->data_dir,
-                          "--region", o->region, NULL};
+                          "--region", o->region, "--log-level",
+                          log_level_name(log_get_level()), NULL};
     for (size_t i = 0; args[i]; i++)
         la->argv[i] = i == 0 ? path : xstrdup(args[i]);
     pthread_mutex_init(&la->mu, NULL);

@@ -71,19 +71,35 @@ def _ours(line, names, subnets):
     return False
 
 
-def census(data_dir, subnets=()):
+def warm_ids(data_dir):
+    """Ids of the awsvpc networks the agent keeps made ahead (--awsvpc-warm: records
+    "pool.<hex>.json" that no task has taken yet)."""
+    return {f.stem for f in (Path(data_dir) / "net" / "tasks").glob("pool.*.json")}
+
+
+def census(data_dir, subnets=(), warm=False):
     """What the agent of data_dir holds: namespaces, leases, iptables rules naming its networks
-    or addresses of subnets (CIDR strings), and its network records."""
+    or addresses of subnets (CIDR strings), and its network records. The warm networks the
+    agent keeps ready for the next awsvpc tasks are left out unless warm is true."""
     subnets = [ipaddress.IPv4Network(s) for s in subnets]
     names = network_names(data_dir)
     rd = run_dir(data_dir)
+    skip = set() if warm else warm_ids(data_dir)
+    skip_ips = {ip for ip, owner in leases(data_dir).items() if owner in skip}
+
+    def pooled(line):
+        return any(f'id: \\"{i}\\"' in line for i in skip) or \
+            any(f"{ip}/" in line or f" {ip} " in f"{line} " for ip in skip_ips)
+
     rules = 0
     for table in ("nat", "filter"):
-        rules += sum(_ours(l, names, subnets) for l in _ipt("-t", table, "-S").stdout.splitlines())
-    return {"netns": len(list(rd.iterdir())) if rd.exists() else 0,
-            "leases": len(leases(data_dir)),
+        rules += sum(_ours(l, names, subnets) and not pooled(l)
+                     for l in _ipt("-t", table, "-S").stdout.splitlines())
+    return {"netns": len([f for f in rd.iterdir() if f.name not in skip]) if rd.exists() else 0,
+            "leases": len([o for o in leases(data_dir).values() if o not in skip]),
             "rules": rules,
-            "records": len(list((Path(data_dir) / "net" / "tasks").glob("*.json")))}
+            "records": len([f for f in (Path(data_dir) / "net" / "tasks").glob("*.json")
+                            if f.stem not in skip])}
 
 
 def _chain(network, cid, prefix=""):

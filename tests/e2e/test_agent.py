@@ -300,8 +300,14 @@ def test_depends_on_ordering(farm):
     wait_for(lambda: "prepared" in agent_log(d, arn, "app"), timeout=10,
              what="app reading what init wrote")
     wait_for(lambda: "after-app" in agent_log(d, arn, "tail"), timeout=10, what="tail's start")
-    first = lambda name: agent_log(d, arn, name).splitlines()[0].split()[0]
-    assert first("app") <= first("tail")
+    def first(name):  # "2026-11-29T11:38:03.464140129+00:00 stdout F ..." -> seconds
+        ts = agent_log(d, arn, name).splitlines()[0].split()[0]
+        day, clock = ts[:19], ts[19:].split("+")[0]
+        return time.mktime(time.strptime(day, "%Y-%m-%dT%H:%M:%S")) + float(clock or 0)
+    # START: tail starts once app has started, not once app has printed (the two programs
+    # then race to their first line); without the dependency tail would print a second
+    # before app, while app waits for init.
+    assert first("tail") > first("app") - 0.25
     d.ecs.stop_task(cluster=d.cluster, task=arn)
     wait_status(d, arn, "STOPPED")
 

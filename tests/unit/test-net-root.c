@@ -29,6 +29,7 @@
 #include "agent/net/iptables.h"
 #include "agent/net/netns.h"
 #include "agent/net/network.h"
+#include "agent/net/netpriv.h"
 #include "core/crypto.h"
 #include "core/fsutil.h"
 #include "core/proc.h"
@@ -248,6 +249,131 @@ static void test_awsvpc(void **state)
         fail_msg("teardown: %s", err.msg);
     assert_false(net_ns_exists(r.netns));
     assert_int_equal(net_task_teardown(F.n, id, &err), 0); /* idempotent */
+    check_census_zero();
+    net_task_net_clear(&r);
+}
+
+static size_t warm_ready(void)
+{
+    pthread_mutex_lock(&F.n->pool.mu);
+    size_t n = F.n->pool.nready;
+    pthread_mutex_unlock(&F.n->pool.mu);
+    return n;
+}
+
+static void wait_warm(size_t want)
+{
+    for (int i = 0; i < 300 && warm_ready() != want; i++)
+        usleep(20000);
+    assert_int_equal(warm_ready(), want);
+}
+
+/* --awsvpc-warm: a task takes a network made ahead (its address answers inside the task's
+ * namespace, GC keeps it as the task's), the pool makes the next; teardown, GC and close leave
+ * nothing; a crash that leaves a pool record is cleaned by GC. */
+static void test_awsvpc_warm(void **state)
+{
+    (void)state;
+    NEED_ROOT();
+    net_close(F.n);
+    F.n = NULL;
+    struct net_config cfg = F.cfg;
+    cfg.awsvpc_warm = 1;
+    struct wh_err err = {0};
+    assert_int_equal(net_open(&cfg, &F.n, &err), 0);
+    wait_warm(1);
+    char warm[NET_ID_MAX];
+    snprintf(warm, sizeof(warm), "%s", F.n->pool.ready[0]);
+    assert_true(strncmp(warm, "pool.", 5) == 0);
+    char id[40];
+    task_id(id, sizeof(id), 40);
+    struct net_ctr_req ctrs[] = {{.name = "web"}};
+    struct net_task_req req = {.task_id = id, .mode = NET_MODE_AWSVPC, .ctrs = ctrs, .nctrs = 1};
+    struct net_task_net r;
+    if (net_task_setup(F.n, &req, &r, &err) < 0)
+        fail_msg("setup: %s", err.msg);
+    cleanup_free char *warm_ns = xasprintf("%s/%s", F.run_dir, warm);
+    assert_string_equal(r.netns, warm_ns); /* the warm one, not a new one */
+    assert_string_equal(r.ctrs[0].netns, warm_ns);
+    cleanup_free char *inside = addr_inside(r.netns);
+    assert_non_null(inside);
+    assert_string_equal(inside, r.ip);
+    wait_warm(1); /* the next one */
+    assert_string_not_equal(F.n->pool.ready[0], warm);
+    /* GC with the task known keeps its network (and the warm one) */
+    const char *known[] = {id};
+    struct net_census removed;
+    assert_int_equal(net_gc(F.n, known, 1, &removed, &err), 0);
+    assert_int_equal(removed.tasks + removed.netns + removed.leases + removed.rules, 0);
+    assert_true(net_ns_exists(r.netns));
+    struct net_task_net got;
+    assert_int_equal(net_task_get(F.n, id, &got, &err), 0);
+    assert_string_equal(got.ip, r.ip);
+    net_task_net_clear(&got);
+    /* Released with may_reuse, it goes back to the pool (room for twice the target), with
+     * its namespace and address. */
+    if (net_task_release(F.n, id, true, &err) < 0)
+        fail_msg("release: %s", err.msg);
+    assert_true(net_ns_exists(warm_ns));
+    assert_int_equal(warm_ready(), 2);
+    assert_string_equal(F.n->pool.ready[1], warm);
+    /* Two tasks take both (a setup in flight holds the refill back); one gives its network
+     * back, the other holds a socket in it (a TIME_WAIT would be one too): torn down. The
+     * next task gets the one given back, as if new. */
+    net_pool_busy(F.n, 1);
+    char id2[40], id3[40], id4[40];
+    task_id(id2, sizeof(id2), 41);
+    task_id(id3, sizeof(id3), 42);
+    task_id(id4, sizeof(id4), 43);
+    struct net_task_net r2, r3, r4;
+    req.task_id = id2;
+    assert_int_equal(net_task_setup(F.n, &req, &r2, &err), 0);
+    req.task_id = id3;
+    assert_int_equal(net_task_setup(F.n, &req, &r3, &err), 0);
+    assert_int_equal(warm_ready(), 0);
+    int sfd;
+    {
+        int fd = open(r3.netns, O_RDONLY | O_CLOEXEC);
+        int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+        assert_true(fd >= 0 && self >= 0);
+        assert_int_equal(setns(fd, CLONE_NEWNET), 0);
+        sfd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(5353)};
+        assert_int_equal(bind(sfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+        assert_int_equal(setns(self, CLONE_NEWNET), 0);
+        close(fd);
+        close(self);
+    }
+    assert_int_equal(net_ns_sockets(r3.netns), 1);
+    assert_int_equal(net_ns_sockets(r2.netns), 0);
+    assert_int_equal(net_task_release(F.n, id3, true, &err), 0);
+    assert_false(net_ns_exists(r3.netns));
+    close(sfd);
+    assert_int_equal(net_task_release(F.n, id2, true, &err), 0);
+    assert_true(net_ns_exists(r2.netns));
+    assert_int_equal(warm_ready(), 1);
+    req.task_id = id4;
+    assert_int_equal(net_task_setup(F.n, &req, &r4, &err), 0);
+    assert_string_equal(r4.netns, r2.netns);
+    assert_string_equal(r4.ip, r2.ip);
+    /* may_reuse false (NET_ADMIN, privileged...): torn down */
+    assert_int_equal(net_task_release(F.n, id4, false, &err), 0);
+    assert_false(net_ns_exists(r4.netns));
+    net_pool_busy(F.n, -1);
+    wait_warm(1);
+    net_task_net_clear(&r2);
+    net_task_net_clear(&r3);
+    net_task_net_clear(&r4);
+    /* a crash leaves the warm record of a pool that no longer exists: GC removes it all */
+    net_close(F.n); /* tears the ready one down; make a leftover by hand */
+    F.n = NULL;
+    assert_int_equal(net_open(&F.cfg, &F.n, &err), 0);
+    struct net_task_req left = {.task_id = "pool.00000000deadbeef", .mode = NET_MODE_AWSVPC};
+    struct net_task_net lr;
+    assert_int_equal(net_task_setup(F.n, &left, &lr, &err), 0);
+    net_task_net_clear(&lr);
+    assert_int_equal(net_gc(F.n, NULL, 0, &removed, &err), 0);
+    assert_int_equal(removed.tasks, 1);
     check_census_zero();
     net_task_net_clear(&r);
 }
@@ -561,6 +687,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_awsvpc),
+        cmocka_unit_test(test_awsvpc_warm),
         cmocka_unit_test(test_bridge_ports),
         cmocka_unit_test(test_port_in_use),
         cmocka_unit_test(test_gc),

@@ -548,6 +548,35 @@ static void test_loopback_port(void **state)
                      task_net_loopback_port(cases[i].url), cases[i].port);
 }
 
+/* Which tasks may hand their awsvpc namespace back to the warm pool. */
+static void test_may_reuse(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *def;
+        bool reuse;
+    } cases[] = {
+        {"{\"containerDefinitions\": [{\"name\": \"a\"}, {\"name\": \"b\"}]}", true},
+        {"{\"containerDefinitions\": [{\"name\": \"a\", \"privileged\": true}]}", false},
+        {"{\"containerDefinitions\": [{\"linuxParameters\": {\"capabilities\": "
+         "{\"add\": [\"SYS_PTRACE\"], \"drop\": [\"NET_ADMIN\"]}}}]}", true},
+        {"{\"containerDefinitions\": [{}, {\"linuxParameters\": {\"capabilities\": "
+         "{\"add\": [\"NET_ADMIN\"]}}}]}", false},
+        {"{\"containerDefinitions\": [{\"linuxParameters\": {\"capabilities\": "
+         "{\"add\": [\"all\"]}}}]}", false},
+        {"{\"containerDefinitions\": [{\"systemControls\": [{\"namespace\": "
+         "\"kernel.shmmax\", \"value\": \"1\"}]}]}", true},
+        {"{\"containerDefinitions\": [{\"systemControls\": [{\"namespace\": "
+         "\"net.ipv4.tcp_keepalive_time\", \"value\": \"60\"}]}]}", false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+        json_auto_t *d = json_loads(cases[i].def, 0, NULL);
+        assert_non_null(d);
+        if (task_net_may_reuse(d) != cases[i].reuse)
+            fail_msg("case %zu: %s: want %d", i, cases[i].def, cases[i].reuse);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -557,6 +586,7 @@ int main(void)
         cmocka_unit_test(test_record),         cmocka_unit_test(test_iptables_parse),
         cmocka_unit_test(test_subnet_carving), cmocka_unit_test(test_merge_network),
         cmocka_unit_test(test_loopback_port),
+        cmocka_unit_test(test_may_reuse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "agent/digest.h"
+#include "agent/image_check.h"
 #include "agent/images.h"
 #include "agent/manifest.h"
 #include "agent/rmtree.h"
@@ -476,6 +477,7 @@ static char *ref(const char *name)
 }
 
 struct puller {
+    struct images *im; /* NULL: W.im */
     pthread_barrier_t *go;
     const char *ref;
     struct pulled_image *img;
@@ -487,7 +489,7 @@ static void *pull_thread(void *arg)
 {
     struct puller *p = arg;
     pthread_barrier_wait(p->go);
-    p->rc = images_pull(W.im, p->ref, NULL, &p->img, &p->err);
+    p->rc = images_pull(p->im ? p->im : W.im, p->ref, NULL, &p->img, &p->err);
     return NULL;
 }
 
@@ -537,6 +539,46 @@ static void test_concurrent_pulls_unpack_once(void **state)
     pulled_image_free(p[1].img);
 }
 
+/* Two references to images sharing their layers are two pulls, so two helper processes at
+ * once: the per-layer lock makes the second wait and find each layer done. */
+static void test_two_helpers_share_layers(void **state)
+{
+    (void)state;
+    NEED_WORLD();
+    cleanup_free char *dir = xasprintf("%s/store-shared", W.root);
+    struct images_opts o = {.dir = dir, .retry_delay_ms = 10};
+    struct images *im;
+    struct wh_err err = {0};
+    if (images_open(&o, &im, &err) < 0)
+        fail_msg("%s", err.msg);
+    cleanup_free char *r1 = ref("test:1");
+    cleanup_free char *r2 = ref("test:multi");
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, 2);
+    struct puller p[2] = {{.im = im, .go = &go, .ref = r1}, {.im = im, .go = &go, .ref = r2}};
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, pull_thread, &p[i]), 0);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    pthread_barrier_destroy(&go);
+    for (int i = 0; i < 2; i++)
+        if (p[i].rc < 0)
+            fail_msg("pull %d: %s", i, p[i].err.msg);
+    struct images_stats st;
+    images_stats(im, &st);
+    assert_int_equal(st.shared, 0);
+    assert_int_equal(st.layer_unpacks, 2); /* two layers, each unpacked once in all */
+    assert_int_equal(st.layer_downloads, 2);
+    assert_string_equal(p[0].img->digest, p[1].img->digest);
+    assert_string_equal(p[0].img->layer_dirs[1], p[1].img->layer_dirs[1]);
+    cleanup_free char *bb = xasprintf("%s/bin/busybox", p[1].img->layer_dirs[0]);
+    assert_int_equal(access(bb, X_OK), 0);
+    pulled_image_free(p[0].img);
+    pulled_image_free(p[1].img);
+    images_close(im);
+}
+
 static void test_pull_by_digest_is_cached(void **state)
 {
     (void)state;
@@ -561,6 +603,39 @@ static void test_pull_by_digest_is_cached(void **state)
     assert_int_equal(after.manifest_fetches, before.manifest_fetches + 1);
     assert_int_equal(after.layer_downloads, before.layer_downloads);
     pulled_image_free(img);
+}
+
+/* The agent's own question to the registry (image_check.c) gets the answer the helper gets;
+ * where it cannot ask (https, an unknown tag) it says so and the helper does the pull. */
+static void test_check_tag_in_process(void **state)
+{
+    (void)state;
+    NEED_WORLD();
+    const char *names[] = {"test:1", "test:multi"};
+    for (size_t i = 0; i < 2; i++) {
+        cleanup_free char *r = ref(names[i]);
+        struct pulled_image *img;
+        struct wh_err err = {0};
+        if (images_pull(W.im, r, NULL, &img, &err) < 0)
+            fail_msg("%s: %s", names[i], err.msg);
+        struct image_ref pr;
+        assert_int_equal(image_ref_parse(r, &pr, NULL), 0);
+        struct registry_opts ro = {0};
+        cleanup_free char *d = image_check_tag(&ro, &pr, NULL);
+        assert_non_null(d);
+        assert_string_equal(d, img->repo_digest);
+        image_ref_free(&pr);
+        pulled_image_free(img);
+    }
+    struct image_ref pr;
+    struct registry_opts ro = {0};
+    cleanup_free char *missing = ref("test:no-such-tag");
+    assert_int_equal(image_ref_parse(missing, &pr, NULL), 0);
+    assert_null(image_check_tag(&ro, &pr, NULL));
+    image_ref_free(&pr);
+    assert_int_equal(image_ref_parse("registry.example.com/app:1", &pr, NULL), 0);
+    assert_null(image_check_tag(&ro, &pr, NULL)); /* https: the helper's */
+    image_ref_free(&pr);
 }
 
 static void test_index_selects_platform(void **state)
@@ -927,6 +1002,8 @@ static void test_gc(void **state)
     assert_int_equal(count_dir(layers), 0);
     cleanup_free char *refs = xasprintf("%s/refs", W.store);
     assert_int_equal(count_dir(refs), 0);
+    cleanup_free char *locks = xasprintf("%s/locks", W.store); /* the helpers' layer locks */
+    assert_int_equal(count_dir(locks), 0);
     cleanup_free char *r = ref("test:1");
     struct pulled_image *img;
     if (images_pull(W.im, r, NULL, &img, &err) < 0)
@@ -939,7 +1016,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_concurrent_pulls_unpack_once),
+        cmocka_unit_test(test_two_helpers_share_layers),
         cmocka_unit_test(test_pull_by_digest_is_cached),
+        cmocka_unit_test(test_check_tag_in_process),
         cmocka_unit_test(test_index_selects_platform),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_digest_mismatch),

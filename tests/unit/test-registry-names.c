@@ -277,8 +277,8 @@ static void test_manifest_parse(void **state)
     static const char *const bad[] = {
         "", "[]", "{\"schemaVersion\":1}", "{\"schemaVersion\":2,\"mediaType\":\"text/plain\"}",
         "{\"schemaVersion\":2,\"layers\":[]}",
-        "{\"schemaVersion\":2,\"config\":{\"mediaType\":\"x\",\"digest\":\"sha256:1\",\"size\":1},"
-        "\"layers\":[]}",
+        ("{\"schemaVersion\":2,\"config\":{\"mediaType\":\"x\",\"digest\":\"sha256:1\",\"size\":1},"
+         "\"layers\":[]}"), /* parenthesised: one element split over two lines */
         "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"x\",\"size\":1}]}",
         "{\"schemaVersion\":2,\"schemaVersion\":2}",
     };

@@ -280,6 +280,38 @@ static void test_echo_hello(void **state)
     assert_int_equal(rt_exit_status(&F.rt, c.id, &ex), -ENOENT);
 }
 
+/* The in-process start leaves runc's view as `runc start` would: running, and a second start
+ * refused; the program really runs. */
+static void test_fifo_start_agrees_with_runc(void **state)
+{
+    (void)state;
+    need_root();
+    assert_true(rt_is_runc("/usr/sbin/runc"));
+    assert_true(rt_is_runc("runc"));
+    assert_false(rt_is_runc("/usr/bin/crun"));
+    assert_true(F.rt.fifo_start);
+    struct ctr c;
+    start_ok(&c, "fifo", "echo started; sleep 100", NULL);
+    struct rt_state st;
+    assert_int_equal(rt_state(&F.rt, c.id, &st, NULL), 0);
+    assert_int_equal(st.status, RT_RUNNING);
+    assert_int_equal(st.pid, c.pid);
+    cleanup_free char *fifo = xasprintf("%s/%s/exec.fifo", F.rt.root, c.id);
+    assert_int_equal(access(fifo, F_OK), -1);
+    struct wh_err err = {0};
+    assert_int_equal(rt_start(&F.rt, c.id, c.pid, &err), -1);
+    for (int i = 0; i < 200; i++) {
+        cleanup_free char *log = NULL;
+        size_t len;
+        if (fs_read_file(c.log, 4 << 20, &log, &len) == 0 && strstr(log, "started"))
+            break;
+        usleep(10000);
+    }
+    assert_log_has(&c, " stdout F started");
+    assert_int_equal(rt_stop(&F.rt, c.id, SIGKILL, 0, NULL), 0);
+    assert_int_equal(rt_delete(&F.rt, c.id, NULL), 0);
+}
+
 static void test_exit_code(void **state)
 {
     (void)state;
@@ -638,7 +670,7 @@ static void test_start_latency(void **state)
         if (rt_create(&F.rt, &o, &c.pid, &err) < 0)
             fail_msg("%s", err.msg);
         create[i] = (time_monotonic() - t0) * 1000;
-        if (rt_start(&F.rt, c.id, &err) < 0)
+        if (rt_start(&F.rt, c.id, c.pid, &err) < 0)
             fail_msg("%s", err.msg);
         ours[i] = (time_monotonic() - t0) * 1000;
         rt_stop(&F.rt, c.id, SIGKILL, 0, NULL);
@@ -681,6 +713,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_echo_hello),
+        cmocka_unit_test(test_fifo_start_agrees_with_runc),
         cmocka_unit_test(test_exit_code),
         cmocka_unit_test(test_start_failure_reports_runc_error),
         cmocka_unit_test(test_stop_timeout_kills),

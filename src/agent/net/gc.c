@@ -11,6 +11,7 @@
 #include "agent/net/netpriv.h"
 #include "agent/net/netstate.h"
 #include "core/fsutil.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "core/xalloc.h"
 
@@ -18,6 +19,8 @@ struct gc {
     struct net *n;
     const char *const *known;
     size_t nknown;
+    char **adopted; /* warm attachments (pool.c) that known tasks took: their ids */
+    size_t nadopted;
     struct net_census removed;
     int r;
     struct wh_err *err;
@@ -36,7 +39,31 @@ static bool known_task(const struct gc *g, const char *task)
     for (size_t i = 0; i < g->nknown; i++)
         if (g->known[i] && strcmp(g->known[i], task) == 0)
             return true;
-    return false;
+    for (size_t i = 0; i < g->nadopted; i++)
+        if (strcmp(g->adopted[i], task) == 0)
+            return true;
+    return net_pool_owns(g->n, task);
+}
+
+/* The attachments of known tasks that are named for someone else: warm ones they took. */
+static void find_adopted(struct gc *g)
+{
+    for (size_t i = 0; i < g->nknown; i++) {
+        json_auto_t *doc = NULL;
+        if (!g->known[i] || netstate_load(g->n->tasks_dir, g->known[i], &doc) < 0)
+            continue;
+        size_t k;
+        const json_t *a;
+        json_array_foreach(json_object_get(doc, "attachments"), k, a) {
+            char task[NET_ID_MAX];
+            long c;
+            const char *id = json_str(a, "id");
+            if (!id || !net_attachment_parse(id, task, &c) || strcmp(task, g->known[i]) == 0)
+                continue;
+            g->adopted = xrealloc(g->adopted, (g->nadopted + 1) * sizeof(*g->adopted));
+            g->adopted[g->nadopted++] = xstrdup(task);
+        }
+    }
 }
 
 /* An attachment id (or CNI container id) of no known task. */
@@ -243,7 +270,10 @@ static void leased_one(void *arg, const char *network, const char *ip, const cha
     (void)network, (void)owner, (void)path;
     struct leased *l = arg;
     l->ip = xrealloc(l->ip, (l->n + 1) * sizeof(*l->ip));
-    snprintf(l->ip[l->n++], 16, "%s", ip);
+    /* each_lease passes dotted quads (is_ipv4: at most 15 characters), so this never cuts one. */
+    int w = snprintf(l->ip[l->n], sizeof(*l->ip), "%s", ip);
+    if (w > 0 && (size_t)w < sizeof(*l->ip))
+        l->n++;
 }
 
 static bool is_leased(const struct leased *l, const char *ip)
@@ -340,11 +370,15 @@ int net_gc(struct net *n, const char *const *known, size_t nknown,
 {
     struct gc g = {.n = n, .known = known, .nknown = nknown, .err = err};
     pthread_rwlock_wrlock(&n->gc_lock);
+    find_adopted(&g);
     gc_records(&g);
     gc_namespaces(&g);
     each_lease(n, lease_gc_one, &g);
     gc_rules(&g);
     pthread_rwlock_unlock(&n->gc_lock);
+    for (size_t i = 0; i < g.nadopted; i++)
+        free(g.adopted[i]);
+    free(g.adopted);
     const struct net_census *r = &g.removed;
     if (r->tasks || r->netns || r->leases || r->rules)
         log_info("net: gc removed %zu task networks, %zu namespaces, %zu leases, %zu iptables "

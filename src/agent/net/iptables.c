@@ -6,8 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
+#include "core/crypto.h"
 #include "core/proc.h"
 #include "core/xalloc.h"
 
@@ -196,12 +195,10 @@ int ipt_prune_host_services(const char *ipt, const char *gateway, const uint16_t
 void ipt_cni_chain(const char *network, const char *id, const char *prefix, char out[29])
 {
     cleanup_free char *in = xasprintf("%s%s", network, id);
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned len = 0;
-    EVP_Digest(in, strlen(in), md, &len, EVP_sha512(), NULL);
-    char hex[2 * EVP_MAX_MD_SIZE + 1];
-    for (unsigned i = 0; i < len; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    uint8_t md[SHA512_LEN];
+    sha512(in, strlen(in), md);
+    char hex[2 * SHA512_LEN + 1];
+    hex_encode(md, sizeof(md), hex);
     cleanup_free char *full = xasprintf("CNI-%s%s", prefix, hex);
     memcpy(out, full, 28);
     out[28] = 0;

@@ -15,3 +15,6 @@ int net_ns_create(const char *path, struct wh_err *err);
 bool net_ns_exists(const char *path);
 /* Unmount (detached) and unlink path. 0 when done or when nothing is there, else -errno. */
 int net_ns_remove(const char *path);
+/* How many TCP, UDP and raw sockets (any state, TIME_WAIT included) the namespace at path
+ * holds, or -errno. A namespace with none can be handed to another task as if new. */
+int net_ns_sockets(const char *path);

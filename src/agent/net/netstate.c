@@ -35,7 +35,7 @@ int netstate_save(const char *dir, const char *task_id, const json_t *doc)
 {
     cleanup_free char *path = xasprintf("%s/%s.json", dir, task_id);
     cleanup_free char *text = json_dumps(doc, JSON_COMPACT);
-    return fs_write_atomic(path, text, strlen(text), 0600);
+    return fs_write_replace(path, text, strlen(text), 0600);
 }
 
 int netstate_remove(const char *dir, const char *task_id)

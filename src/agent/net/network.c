@@ -183,6 +183,7 @@ int net_open(const struct net_config *cfg, struct net **ret, struct wh_err *err)
     struct net *n = xcalloc(1, sizeof(*n));
     pthread_mutex_init(&n->mu, NULL);
     pthread_rwlock_init(&n->gc_lock, NULL);
+    net_pool_init(n);
     cleanup_free char *tag = data_tag(cfg->data_dir);
     n->net_dir = xasprintf("%s/net", cfg->data_dir);
     n->tasks_dir = xasprintf("%s/tasks", n->net_dir);
@@ -215,6 +216,7 @@ int net_open(const struct net_config *cfg, struct net **ret, struct wh_err *err)
              n->awsvpc.configured ? n->awsvpc.subnet.cidr : "(no subnet)", n->awsvpc.bridge,
              n->bridge.configured ? n->bridge.subnet.cidr : "(no subnet)", n->bridge.bridge,
              n->run_dir, n->cni.path);
+    net_pool_start(n, cfg->awsvpc_warm);
     *ret = n;
     return 0;
 }
@@ -223,6 +225,7 @@ void net_close(struct net *n)
 {
     if (!n)
         return;
+    net_pool_stop(n);
     cni_free(&n->cni);
     const struct net_bridge *bs[] = {&n->awsvpc, &n->bridge};
     for (size_t i = 0; i < 2; i++) {

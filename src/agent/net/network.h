@@ -67,6 +67,10 @@ struct net_config {
                                       each gateway address to 127.0.0.1 */
     size_t n_host_services;
     int timeout_ms;            /* per CNI plugin run; 0: 30 s */
+    int awsvpc_warm;           /* awsvpc attachments to keep made ahead (0: none): an awsvpc
+                                  task takes one instead of running the plugins, and a
+                                  low-priority thread makes the next while no task is being
+                                  set up */
 };
 
 struct net;
@@ -143,6 +147,12 @@ int net_task_get(struct net *n, const char *task_id, struct net_task_net *ret,
  * nothing is left (also when there was nothing); -1 when a plugin failed (the state is kept:
  * call again later). */
 int net_task_teardown(struct net *n, const char *task_id, struct wh_err *err);
+
+/* net_task_teardown, except that an awsvpc network taken from the warm pool goes back to it
+ * when may_reuse (the caller vouches that no container of the task could reconfigure its
+ * namespace: no NET_ADMIN, not privileged, no net.* sysctls), the pool has room and the
+ * namespace holds no socket; the next awsvpc task then gets it as if new. */
+int net_task_release(struct net *n, const char *task_id, bool may_reuse, struct wh_err *err);
 
 /* What this agent's networking holds on the host right now. */
 struct net_census {

@@ -181,6 +181,60 @@ int net_task_teardown(struct net *n, const char *task_id, struct wh_err *err)
     return r;
 }
 
+/* ---- back to the pool ---- */
+
+/* A task's awsvpc network that can serve the next task as if new: one attachment, made under
+ * a pool id, its namespace there and holding no socket (a TIME_WAIT on a port would refuse
+ * the next task's bind). The caller vouches that nothing in the task could reconfigure the
+ * namespace. 1: it is the pool's again, 0: not reusable, -1: failed (tear it down). */
+static int recycle(struct net *n, const char *task_id, char ret_id[NET_ID_MAX])
+{
+    json_auto_t *doc = NULL;
+    if (netstate_load(n->tasks_dir, task_id, &doc) < 0 || !json_bool(doc, "complete", false))
+        return 0;
+    const json_t *atts = json_object_get(doc, "attachments");
+    const char *mode = json_str(doc, "mode");
+    const json_t *a = json_array_get(atts, 0);
+    const char *id = json_str(a, "id"), *ns = json_str(a, "netns");
+    if (!mode || strcmp(mode, "awsvpc") != 0 || json_array_size(atts) != 1 || !id || !ns ||
+        strncmp(id, "pool.", 5) != 0 || strlen(id) >= NET_ID_MAX || !net_ns_exists(ns) ||
+        net_ns_sockets(ns) != 0)
+        return 0;
+    memcpy(ret_id, id, strlen(id) + 1);
+    json_object_set_new(doc, "taskId", json_string(ret_id));
+    json_object_set_new(doc, "containers", json_integer(0));
+    json_object_set_new(doc, "bindings", json_array());
+    /* The pool's record first: a crash between the two leaves two records of one attachment,
+     * and GC (neither is known then) tears it down once, the second DEL finding nothing. */
+    if (netstate_save(n->tasks_dir, ret_id, doc) < 0 ||
+        netstate_remove(n->tasks_dir, task_id) < 0)
+        return -1;
+    release_ports(n, task_id);
+    return 1;
+}
+
+int net_task_release(struct net *n, const char *task_id, bool may_reuse, struct wh_err *err)
+{
+    if (!may_reuse || !net_pool_on(n) || !net_task_id_valid(task_id))
+        return net_task_teardown(n, task_id, err);
+    double t0 = time_monotonic();
+    char id[NET_ID_MAX];
+    pthread_rwlock_rdlock(&n->gc_lock);
+    int r = recycle(n, task_id, id);
+    pthread_rwlock_unlock(&n->gc_lock);
+    if (r == 1 && net_pool_give(n, id)) {
+        log_debug("net: task %s: awsvpc network %s back to the pool in %.1f ms", task_id, id,
+                  (time_monotonic() - t0) * 1000);
+        return 0;
+    }
+    if (r == 1) /* the pool is full: the record is the pool's now, tear it down as such */
+        return net_task_teardown(n, id, err);
+    if (r < 0)
+        log_warn("net: task %s: cannot return its network to the pool: tearing it down",
+                 task_id);
+    return net_task_teardown(n, task_id, err);
+}
+
 /* ---- setup ---- */
 
 /* ADD every attachment; results go into doc. */
@@ -280,8 +334,8 @@ static int check_request(struct net *n, const struct net_task_req *req, struct w
     return 0;
 }
 
-static int fresh(struct net *n, const struct net_task_req *req, struct net_task_net *ret,
-                 struct wh_err *err)
+int net_setup_fresh(struct net *n, const struct net_task_req *req, struct net_task_net *ret,
+                    struct wh_err *err)
 {
     struct flat_ports f = {0};
     if (assign_ports(n, req, &f, err) < 0) {
@@ -312,21 +366,75 @@ static int fresh(struct net *n, const struct net_task_req *req, struct net_task_
     return r;
 }
 
+/* Give the task the warm attachment pool_id: its record becomes the task's (the pool's goes
+ * first: a crash in between leaves an attachment of no record, which GC removes, never one of
+ * two records). 1: done, 0: unusable (removed; set up afresh), -1. */
+static int adopt(struct net *n, const struct net_task_req *req, const char *pool_id,
+                 struct net_task_net *ret, struct wh_err *err)
+{
+    json_auto_t *doc = NULL;
+    if (netstate_load(n->tasks_dir, pool_id, &doc) < 0 || !json_bool(doc, "complete", false)) {
+        struct wh_err e = {0};
+        if (net_orphan_del(n, pool_id, &e) < 0)
+            log_warn("net: pool: %s: %s", pool_id, e.msg);
+        netstate_remove(n->tasks_dir, pool_id);
+        return 0;
+    }
+    struct flat_ports f = {0};
+    if (assign_ports(n, req, &f, err) < 0) {
+        flat_ports_free(&f);
+        return -1; /* the attachment stays the pool's record: GC removes it */
+    }
+    json_object_set_new(doc, "taskId", json_string(req->task_id));
+    json_object_set_new(doc, "containers", json_integer((json_int_t)req->nctrs));
+    json_object_set_new(doc, "bindings", bindings_json(&f));
+    flat_ports_free(&f);
+    int r = netstate_remove(n->tasks_dir, pool_id);
+    if (r < 0)
+        r = wh_err_set(err, 500, "ResourceInitializationError",
+                       "ResourceInitializationError: cannot remove %s/%s.json: %s",
+                       n->tasks_dir, pool_id, strerror(-r));
+    if (r == 0)
+        r = save(n, req->task_id, doc, err);
+    if (r == 0)
+        r = netstate_to_net(doc, ret, err);
+    if (r < 0) {
+        net_doc_teardown(n, req->task_id, doc, NULL);
+        release_ports(n, req->task_id);
+        return -1;
+    }
+    return 1;
+}
+
 int net_task_setup(struct net *n, const struct net_task_req *req, struct net_task_net *ret,
                    struct wh_err *err)
 {
     if (check_request(n, req, err) < 0)
         return -1;
     double t0 = time_monotonic();
+    net_pool_busy(n, 1);
     pthread_rwlock_rdlock(&n->gc_lock);
     int r = previous(n, req, ret, err);
+    const char *how = r == 1 ? "found" : "set up";
+    if (r == 0 && req->mode == NET_MODE_AWSVPC && net_pool_on(n)) {
+        /* Made under a pool id even when none is ready, so that it can go back to the pool
+         * when the task ends. */
+        cleanup_free char *id = net_pool_take(n);
+        if (id)
+            how = "taken from the pool";
+        else if (!(id = net_pool_make_now(n, err)))
+            r = wh_err_prefix(err, "ResourceInitializationError: ");
+        if (id)
+            r = adopt(n, req, id, ret, err);
+    }
     if (r == 0)
-        r = fresh(n, req, ret, err);
+        r = net_setup_fresh(n, req, ret, err);
     pthread_rwlock_unlock(&n->gc_lock);
+    net_pool_busy(n, -1);
     if (r < 0)
         return -1;
     log_debug("net: task %s: %s network %s in %.1f ms", req->task_id, net_mode_name(req->mode),
-              r == 1 ? "found" : "set up", (time_monotonic() - t0) * 1000);
+              how, (time_monotonic() - t0) * 1000);
     return 0;
 }
 

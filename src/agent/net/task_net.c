@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "agent/agent.h"
 #include "agent/net/network.h"
@@ -84,7 +85,8 @@ void task_net_registered(struct agent *a, const json_t *ci)
     uint16_t port = task_net_loopback_port(a->cfg.endpoint);
     struct net_config cfg = {.data_dir = a->cfg.data_dir, .awsvpc_subnet = awsvpc,
                              .bridge_subnet = bridge, .host_services = &port,
-                             .n_host_services = port ? 1 : 0};
+                             .n_host_services = port ? 1 : 0,
+                             .awsvpc_warm = a->cfg.awsvpc_warm > 0 ? a->cfg.awsvpc_warm : 0};
     struct wh_err err = {0};
     if (net_open(&cfg, &tn->net, &err) < 0) {
         log_error("task networking is unavailable (awsvpc and bridge tasks will fail): %s",
@@ -206,13 +208,41 @@ int task_net_container(struct task *t, size_t i, char **ret_netns, bool *ret_hos
     return 0;
 }
 
+bool task_net_may_reuse(const json_t *task_def)
+{
+    size_t i;
+    const json_t *c;
+    json_array_foreach(json_object_get(task_def, "containerDefinitions"), i, c) {
+        if (json_bool(c, "privileged", false))
+            return false;
+        const json_t *caps = json_object_get(
+            json_object_get(json_object_get(c, "linuxParameters"), "capabilities"), "add");
+        size_t k;
+        const json_t *cap;
+        json_array_foreach(caps, k, cap) {
+            const char *name = json_string_value(cap);
+            if (!name || strcasecmp(name, "ALL") == 0 || strcasecmp(name, "NET_ADMIN") == 0 ||
+                strcasecmp(name, "CAP_NET_ADMIN") == 0)
+                return false;
+        }
+        const json_t *sc;
+        json_array_foreach(json_object_get(c, "systemControls"), k, sc) {
+            const char *ns = json_str(sc, "namespace");
+            if (!ns || strncmp(ns, "net.", 4) == 0)
+                return false;
+        }
+    }
+    return true;
+}
+
 int task_net_teardown(struct task *t)
 {
     struct agent *a = t->agent;
     if (!a->net || !a->net->net)
         return 0;
     struct wh_err err = {0};
-    if (net_task_teardown(a->net->net, t->rec->id, &err) < 0) {
+    bool reuse = task_net_may_reuse(json_object_get(t->rec->desired, "taskDefinition"));
+    if (net_task_release(a->net->net, t->rec->id, reuse, &err) < 0) {
         log_warn("%s: cleanup: network: %s", t->rec->arn, err.msg);
         return -1;
     }

@@ -41,8 +41,12 @@ int task_net_setup(struct task *t, struct wh_err *err);
  * a new one, loopback only), *ret_host true when it shares the host's. */
 int task_net_container(struct task *t, size_t i, char **ret_netns, bool *ret_host,
                        struct wh_err *err);
-/* Remove t's network; 0 when nothing is left. */
+/* Remove t's network (an awsvpc one may go back to the warm pool); 0 when nothing of the task
+ * is left. */
 int task_net_teardown(struct task *t);
+/* Whether a task of this definition leaves its network namespace as it found it: no
+ * privileged container, no NET_ADMIN (or ALL) added, no net.* systemControls. Pure. */
+bool task_net_may_reuse(const json_t *task_def);
 /* Remove the networks of tasks other than ids (the agent's records). */
 void task_net_gc(struct agent *a, const char *const *ids, size_t n);
 
