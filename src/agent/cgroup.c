@@ -54,25 +54,19 @@ static int make_dir(const char *dir, struct wh_err *err)
     return 0;
 }
 
-static int create_v1(const char *task_id, int cpu_units, int memory_mib, struct wh_err *err)
+static int create_v1(const char *task_id, int memory_mib, struct wh_err *err)
 {
     cleanup_free char *cpu = xasprintf(CGROUP_ROOT "/cpu/wharf/%s", task_id);
     cleanup_free char *mem = xasprintf(CGROUP_ROOT "/memory/wharf/%s", task_id);
     char buf[64];
     if (make_dir(cpu, err) < 0 || make_dir(mem, err) < 0)
         return -1;
-    snprintf(buf, sizeof(buf), "%d", CGROUP_CFS_PERIOD_US);
-    if (write_file(cpu, "cpu.cfs_period_us", buf, err) < 0)
-        return -1;
-    snprintf(buf, sizeof(buf), "%ld", cgroup_cfs_quota(cpu_units));
-    if (write_file(cpu, "cpu.cfs_quota_us", buf, err) < 0)
-        return -1;
     snprintf(buf, sizeof(buf), "%lld",
              memory_mib > 0 ? (long long)memory_mib * 1024 * 1024 : -1LL);
     return write_file(mem, "memory.limit_in_bytes", buf, err);
 }
 
-static int create_v2(const char *task_id, int cpu_units, int memory_mib, struct wh_err *err)
+static int create_v2(const char *task_id, int memory_mib, struct wh_err *err)
 {
     cleanup_free char *parent = xstrdup(CGROUP_ROOT "/wharf");
     cleanup_free char *dir = xasprintf(CGROUP_ROOT "/wharf/%s", task_id);
@@ -81,13 +75,6 @@ static int create_v2(const char *task_id, int cpu_units, int memory_mib, struct 
         write_file(CGROUP_ROOT, "cgroup.subtree_control", "+cpu +memory", err) < 0 ||
         write_file(parent, "cgroup.subtree_control", "+cpu +memory", err) < 0 ||
         write_file(dir, "cgroup.subtree_control", "+cpu +memory", err) < 0)
-        return -1;
-    long q = cgroup_cfs_quota(cpu_units);
-    if (q > 0)
-        snprintf(buf, sizeof(buf), "%ld %d", q, CGROUP_CFS_PERIOD_US);
-    else
-        snprintf(buf, sizeof(buf), "max %d", CGROUP_CFS_PERIOD_US);
-    if (write_file(dir, "cpu.max", buf, err) < 0)
         return -1;
     if (memory_mib > 0)
         snprintf(buf, sizeof(buf), "%lld", (long long)memory_mib * 1024 * 1024);
@@ -101,16 +88,38 @@ static bool valid_id(const char *id)
     return id && *id && !strchr(id, '/') && strcmp(id, ".") != 0 && strcmp(id, "..") != 0;
 }
 
-int cgroup_task_create(const char *task_id, int cpu_units, int memory_mib, struct wh_err *err)
+int cgroup_task_create(const char *task_id, int memory_mib, struct wh_err *err)
 {
     if (!valid_id(task_id))
         return wh_err_set(err, 500, "ServerException", "task id '%s' cannot name a cgroup",
                           task_id ? task_id : "");
-    return is_v2_only() ? create_v2(task_id, cpu_units, memory_mib, err)
-                        : create_v1(task_id, cpu_units, memory_mib, err);
+    return is_v2_only() ? create_v2(task_id, memory_mib, err)
+                        : create_v1(task_id, memory_mib, err);
 }
 
-/* rmdir dir's empty child cgroups, then dir. */
+int cgroup_task_limit_cpu(const char *task_id, int cpu_units, struct wh_err *err)
+{
+    if (!valid_id(task_id))
+        return wh_err_set(err, 500, "ServerException", "task id '%s' cannot name a cgroup",
+                          task_id ? task_id : "");
+    long q = cgroup_cfs_quota(cpu_units);
+    char buf[64];
+    if (is_v2_only()) {
+        cleanup_free char *dir = xasprintf(CGROUP_ROOT "/wharf/%s", task_id);
+        if (q > 0)
+            snprintf(buf, sizeof(buf), "%ld %d", q, CGROUP_CFS_PERIOD_US);
+        else
+            snprintf(buf, sizeof(buf), "max %d", CGROUP_CFS_PERIOD_US);
+        return write_file(dir, "cpu.max", buf, err);
+    }
+    cleanup_free char *cpu = xasprintf(CGROUP_ROOT "/cpu/wharf/%s", task_id);
+    snprintf(buf, sizeof(buf), "%d", CGROUP_CFS_PERIOD_US);
+    if (write_file(cpu, "cpu.cfs_period_us", buf, err) < 0)
+        return -1;
+    snprintf(buf, sizeof(buf), "%ld", q);
+    return write_file(cpu, "cpu.cfs_quota_us", buf, err);
+}
+
 static int remove_tree(const char *dir)
 {
     DIR *d = opendir(dir);

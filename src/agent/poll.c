@@ -21,14 +21,9 @@ double poll_backoff(int failures)
     return d > 30 ? 30 : d;
 }
 
-double poll_pause(double took_s, bool changed, int *quick)
+double poll_pause(double took_s, bool changed)
 {
-    if (took_s >= POLL_MIN_INTERVAL_S) {
-        *quick = 0;
-        return 0;
-    }
-    ++*quick;
-    return !changed || *quick > POLL_QUICK_BURST ? POLL_MIN_INTERVAL_S - took_s : 0;
+    return changed || took_s >= POLL_MIN_INTERVAL_S ? 0 : POLL_MIN_INTERVAL_S - took_s;
 }
 
 static double jitter(double d)
@@ -47,7 +42,7 @@ static bool unregistered(const struct wh_err *e)
 void poll_loop(struct agent *a)
 {
     int64_t known = -1;
-    int failures = 0, quick = 0;
+    int failures = 0;
     while (!a->stopping) {
         json_auto_t *req = json_pack("{s:s,s:s,s:i}", "cluster", a->cluster_arn,
                                      "containerInstanceArn", a->instance_arn, "waitSeconds",
@@ -79,7 +74,7 @@ void poll_loop(struct agent *a)
         const json_t *v = json_object_get(out, "version");
         int64_t before = known;
         known = json_is_integer(v) ? json_integer_value(v) : -1;
-        double pause = poll_pause(time_monotonic() - t0, known != before, &quick);
+        double pause = poll_pause(time_monotonic() - t0, known != before);
         reconciler_apply(a->rec, json_object_get(out, "tasks"));
         if (pause > 0)
             agent_sleep(a, pause); /* after the apply: new tasks start at once */

@@ -18,10 +18,9 @@ double poll_backoff(int failures);
 
 /* Answers that come back at once must not make a tight loop either: a wharfd shutting down
  * answers every poll without parking it, and one that cannot park (its waiters thread failed
- * to start) never does. An answer within POLL_MIN_INTERVAL_S of the call with nothing new
- * (version unchanged), or the next after POLL_QUICK_BURST quick ones in a row, is followed by
- * a pause to the end of that interval. took_s: the call's duration; *quick: the count of quick
- * answers in a row (start at 0). Returns the pause in seconds. Pure. */
+ * to start) never does. wharfd parks a poll until the version moves, so an answer within
+ * POLL_MIN_INTERVAL_S with nothing new (version unchanged) is one of those: it is followed by
+ * a pause to the end of that interval. A changed version never waits (a task to start).
+ * took_s: the call's duration. Returns the pause in seconds. Pure. */
 #define POLL_MIN_INTERVAL_S 1.0
-#define POLL_QUICK_BURST 20 /* changed versions: a burst of placements, not yet a loop */
-double poll_pause(double took_s, bool changed, int *quick);
+double poll_pause(double took_s, bool changed);

@@ -305,6 +305,16 @@ static void start_one(struct task *t, size_t i)
 {
     struct wh_err err = {0};
     struct ctr_rec *c = &t->rec->c[i];
+    if (!t->cpu_limited) {
+        if (setup_task_cpu(t, &err) < 0) { /* the task would run without its CPU limit */
+            pthread_mutex_lock(&t->mu);
+            ctr_stopped_locked(t, i, false, 0, err.msg);
+            begin_stop_locked(t, "TaskFailedToStart", err.msg);
+            pthread_mutex_unlock(&t->mu);
+            return;
+        }
+        t->cpu_limited = true;
+    }
     double t0 = time_monotonic();
     int r = rt_start(&t->agent->engine->rt, c->runtime_id, t->live[i].pid, &err);
     log_debug("%s: container %s: started in %.1f ms", t->rec->arn, c->name,

@@ -47,6 +47,7 @@ struct task {
     bool recovered;         /* built from a record found at start-up */
     bool finished;          /* the runner thread is done (STOPPED, cleaned) */
     bool listed;            /* in the last poll answer */
+    bool cpu_limited;       /* the task cgroup's CPU quota is written (runner thread only) */
     int refs;
     bool dirty;             /* rec changed since the last save (t->mu) */
     /* reporter bookkeeping (guarded by the reporter's lock) */

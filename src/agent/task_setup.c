@@ -105,7 +105,14 @@ int setup_task(struct task *t, struct wh_err *err)
         return -1;
     int cpu, mem;
     task_limits(t, &cpu, &mem);
-    return cgroup_task_create(t->rec->id, cpu, mem, err);
+    return cgroup_task_create(t->rec->id, mem, err);
+}
+
+int setup_task_cpu(struct task *t, struct wh_err *err)
+{
+    int cpu, mem;
+    task_limits(t, &cpu, &mem);
+    return cgroup_task_limit_cpu(t->rec->id, cpu, err);
 }
 
 int setup_pull(struct task *t, size_t i, struct pulled_image **ret_img, struct wh_err *err)

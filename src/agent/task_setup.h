@@ -10,9 +10,12 @@
 struct task;
 struct pulled_image;
 
-/* tasks/<id>/, its network namespace, the task cgroup with task-level cpu/memory, the log
+/* tasks/<id>/, its network namespace, the task cgroup with task-level memory, the log
  * directory. Idempotent. */
 int setup_task(struct task *t, struct wh_err *err);
+/* The task-level cpu as the task cgroup's CPU quota: once its containers are created, before
+ * the first starts (cgroup_task_limit_cpu says why). Idempotent. */
+int setup_task_cpu(struct task *t, struct wh_err *err);
 /* Pull container i's image (with its credentials); records imageDigest/imageId. Errors are
  * the whole "CannotPullContainerError: …" reason. */
 int setup_pull(struct task *t, size_t i, struct pulled_image **ret_img, struct wh_err *err);

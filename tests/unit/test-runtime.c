@@ -617,12 +617,15 @@ static void test_task_cgroup(void **state)
     char task[80];
     snprintf(task, sizeof(task), "%.60s-cg", F.task);
     struct wh_err err = {0};
-    if (cgroup_task_create(task, 512, 64, &err) < 0)
+    if (cgroup_task_create(task, 64, &err) < 0)
         fail_msg("%s", err.msg);
     cleanup_free char *quota = xasprintf(CGROUP_ROOT "/cpu/wharf/%s/cpu.cfs_quota_us", task);
     cleanup_free char *mem = xasprintf(CGROUP_ROOT "/memory/wharf/%s/memory.limit_in_bytes", task);
-    assert_int_equal(read_ll(quota), 50000);
+    assert_int_equal(read_ll(quota), -1); /* the CPU quota comes before the start */
     assert_int_equal(read_ll(mem), 64LL << 20);
+    if (cgroup_task_limit_cpu(task, 512, &err) < 0)
+        fail_msg("%s", err.msg);
+    assert_int_equal(read_ll(quota), 50000);
     /* A container of that task lands below it and sees the task's memory limit. */
     char saved[64];
     memcpy(saved, F.task, sizeof(saved));
