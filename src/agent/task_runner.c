@@ -577,7 +577,15 @@ static void recover_ctr(struct task *t, size_t i)
         return;
     }
     struct rt_exit ex;
-    if (rt_exit_status(rt, c->runtime_id, &ex) == 0) {
+    int have = rt_exit_status(rt, c->runtime_id, &ex);
+    struct rt_state st = {.status = RT_GONE};
+    struct wh_err err = {0};
+    if (have < 0 && rt_state(rt, c->runtime_id, &st, &err) < 0)
+        st.status = RT_GONE;
+    if (have < 0 && st.status == RT_STOPPED)
+        /* it exited just now: conmon drains its output, then writes the exit file */
+        have = rt_wait(rt, c->runtime_id, EXIT_RECORD_MS, &ex);
+    if (have == 0) {
         bool started = c->phase == CTR_RUNNING;
         pthread_mutex_lock(&t->mu);
         ctr_stopped_locked(t, i, started && ex.code >= 0, ex.code,
@@ -589,10 +597,7 @@ static void recover_ctr(struct task *t, size_t i)
         pthread_mutex_unlock(&t->mu);
         return;
     }
-    struct rt_state st = {0};
-    struct wh_err err = {0};
-    if (rt_state(rt, c->runtime_id, &st, &err) < 0 || st.status == RT_GONE ||
-        st.status == RT_STOPPED) {
+    if (st.status == RT_GONE || st.status == RT_STOPPED) {
         pthread_mutex_lock(&t->mu);
         ctr_stopped_locked(t, i, false, 0, "the container disappeared while the agent was away");
         pthread_mutex_unlock(&t->mu);

@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 import test_agent as ta
+import conftest
 from conftest import _make, uniq, wait_for
 
 pytestmark = pytest.mark.skipif(ta._missing() is not None, reason=ta._missing() or "")
@@ -124,3 +125,17 @@ def test_agent_paces_polls_answered_at_once(tmp_path):
         assert proc.wait(20) == 0, log.read_text()[-2000:]
         srv.shutdown()
         ta.purge_agent_dir(data)
+
+
+def test_agent_loads_no_pull_libraries():
+    """The long-running agent links neither libcurl, libarchive nor libcrypto (they live in
+    wharf-agent-pull, started per pull): what keeps its idle RSS at a few MB."""
+    agent = os.path.join(os.path.dirname(os.path.realpath(conftest.WHARFD)), "wharf-agent")
+    needed = subprocess.run(["readelf", "-d", agent], capture_output=True, text=True,
+                            check=True).stdout
+    libs = [l.split("[", 1)[1].rstrip("]") for l in needed.splitlines() if "(NEEDED)" in l]
+    assert libs, needed
+    heavy = [l for l in libs if l.startswith(("libcurl", "libarchive", "libcrypto", "libssl"))]
+    assert heavy == [], f"wharf-agent links {heavy}"
+    puller = agent + "-pull"
+    assert os.access(puller, os.X_OK), f"{puller} is missing"
