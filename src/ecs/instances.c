@@ -41,17 +41,6 @@ int ecs_instance_resolve(struct api_ctx *ctx, const struct store_cluster *c, con
     return 0;
 }
 
-static bool includes_tags(const json_t *in)
-{
-    size_t i;
-    const json_t *v;
-    json_array_foreach(json_object_get(in, "include"), i, v) {
-        if (json_is_string(v) && strcmp(json_string_value(v), "TAGS") == 0)
-            return true;
-    }
-    return false;
-}
-
 /* The ContainerInstance of inst (moved into a view). */
 static int instance_json(struct api_ctx *ctx, struct store_instance *inst, bool tags,
                          json_t **ret_json, struct wh_err *err)
@@ -91,7 +80,7 @@ int ecs_describe_container_instances(struct api_ctx *ctx, json_t *in, json_t **r
     int r = ecs_cluster_resolve(ctx, json_str(in, "cluster"), ECS_CLUSTER_ANY_STATUS, &c, err);
     if (r < 0)
         return r;
-    bool tags = includes_tags(in);
+    bool tags = ecs_tags_included(in);
     json_auto_t *list = json_array(), *failures = json_array();
     size_t i;
     const json_t *ref;

@@ -157,17 +157,6 @@ int ecs_service_deploy(struct store *st, const struct store_service *s, const ch
     return r;
 }
 
-static bool includes_tags(const json_t *in)
-{
-    size_t i;
-    const json_t *v;
-    json_array_foreach(json_object_get(in, "include"), i, v) {
-        if (json_is_string(v) && strcmp(json_string_value(v), "TAGS") == 0)
-            return true;
-    }
-    return false;
-}
-
 static int reply_service(struct api_ctx *ctx, const char *arn, json_t **ret_out,
                          struct wh_err *err)
 {
@@ -444,7 +433,7 @@ int ecs_describe_services(struct api_ctx *ctx, json_t *in, json_t **ret_out, str
     int r = ecs_cluster_resolve(ctx, json_str(in, "cluster"), ECS_CLUSTER_ANY_STATUS, &c, err);
     if (r < 0)
         return r;
-    bool tags = includes_tags(in);
+    bool tags = ecs_tags_included(in);
     json_auto_t *list = json_array(), *failures = json_array();
     size_t i;
     const json_t *ref;

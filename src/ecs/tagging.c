@@ -127,3 +127,14 @@ int ecs_tags_drop(struct store *st, const char *arn, struct wh_err *err)
 {
     return store_resource_tags_delete_all(st, arn, err);
 }
+
+bool ecs_tags_included(const json_t *in)
+{
+    size_t i;
+    const json_t *v;
+    json_array_foreach(json_object_get(in, "include"), i, v) {
+        if (json_is_string(v) && strcmp(json_string_value(v), "TAGS") == 0)
+            return true;
+    }
+    return false;
+}

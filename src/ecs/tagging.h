@@ -2,6 +2,7 @@
  * tasks, services, container instances): validation with ECS's limits, storage, JSON. */
 #pragma once
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "core/err.h"
 
@@ -20,3 +21,5 @@ int ecs_tags_apply(struct store *st, const char *arn, const json_t *tags, struct
 int ecs_tags_json(struct store *st, const char *arn, json_t **ret_tags, struct wh_err *err);
 /* Remove all tags of arn (when the resource itself goes). */
 int ecs_tags_drop(struct store *st, const char *arn, struct wh_err *err);
+/* Whether a Describe request's include list asks for "TAGS". */
+bool ecs_tags_included(const json_t *in);

@@ -92,17 +92,6 @@ int ecs_register_task_definition(struct api_ctx *ctx, json_t *in, json_t **ret_o
     return 0;
 }
 
-static bool includes_tags(const json_t *in)
-{
-    size_t i;
-    json_t *v;
-    json_array_foreach(json_object_get(in, "include"), i, v) {
-        if (json_is_string(v) && strcmp(json_string_value(v), "TAGS") == 0)
-            return true;
-    }
-    return false;
-}
-
 int ecs_describe_task_definition(struct api_ctx *ctx, json_t *in, json_t **ret_out,
                                  struct wh_err *err)
 {
@@ -113,7 +102,7 @@ int ecs_describe_task_definition(struct api_ctx *ctx, json_t *in, json_t **ret_o
     if (r < 0)
         return -1;
     json_auto_t *out = json_pack("{s:o}", "taskDefinition", taskdef_to_json(td));
-    if (includes_tags(in)) {
+    if (ecs_tags_included(in)) {
         json_t *t = NULL;
         if (ecs_tags_json(ctx->st, td->arn, &t, err) < 0)
             return -1;

@@ -12,6 +12,7 @@
 #include "ecs/instance_view.h"
 #include "ecs/service_controller.h"
 #include "ecs/task_create.h"
+#include "ecs/tagging.h"
 #include "ecs/task_json.h"
 #include "ecs/task_merge.h"
 #include "ecs/task_rules.h"
@@ -129,17 +130,6 @@ int ecs_stop_task(struct api_ctx *ctx, json_t *in, json_t **ret_out, struct wh_e
 
 /* ---- DescribeTasks ---- */
 
-static bool includes_tags(const json_t *in)
-{
-    size_t i;
-    const json_t *v;
-    json_array_foreach(json_object_get(in, "include"), i, v) {
-        if (json_is_string(v) && strcmp(json_string_value(v), "TAGS") == 0)
-            return true;
-    }
-    return false;
-}
-
 int ecs_describe_tasks(struct api_ctx *ctx, json_t *in, json_t **ret_out, struct wh_err *err)
 {
     const json_t *refs = json_object_get(in, "tasks");
@@ -150,7 +140,7 @@ int ecs_describe_tasks(struct api_ctx *ctx, json_t *in, json_t **ret_out, struct
     int r = ecs_cluster_resolve(ctx, json_str(in, "cluster"), ECS_CLUSTER_ANY_STATUS, &c, err);
     if (r < 0)
         return r;
-    bool tags = includes_tags(in);
+    bool tags = ecs_tags_included(in);
     json_auto_t *list = json_array(), *failures = json_array();
     size_t i;
     const json_t *ref;
