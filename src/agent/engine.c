@@ -93,7 +93,7 @@ int engine_open(const struct engine_opts *o, struct aws_client *aws, struct engi
     if (init && access(init, X_OK) == 0)
         e->init_path = TAKE_PTR(init);
     oci_host_probe(&e->host);
-    if (mkdirs(e, err) < 0 || rt_init(&e->rt, o->data_dir, o->runc, o->conmon, err) < 0) {
+    if (mkdirs(e, err) < 0 || rt_init(&e->rt, o->data_dir, o->runc, o->shim, err) < 0) {
         engine_close(e);
         return -1;
     }

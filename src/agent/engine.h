@@ -1,5 +1,5 @@
-/* What the task runners share on one host: the runtime (runc under conmon), the image store,
- * the host's limits for OCI specs, the directories, and the credentials for pulls (the ECR
+/* What the task runners share on one host: the runtime (runc under wharf-shim), the image
+ * store, the host's limits for OCI specs, the directories, and the credentials for pulls (the ECR
  * token of wharf's own registry, cached until near its expiry; repositoryCredentials secrets).
  *
  * Layout of the data dir:
@@ -8,9 +8,10 @@
  *   tasks/<task id>/           per-task files: netns, volumes/, <container>/hosts, resolv.conf,
  *                              hostname
  *   rootfs/<runtime id>/       a container's overlay (rootfs.h)
- *   logs/<task id>/<name>.log  container output (conmon k8s-file format), kept after cleanup
+ *   logs/<task id>/<name>.log  container output (k8s-file records from wharf-shim), kept
+ *                              after cleanup
  *   images/                    the layer store (images.h)
- *   runc/ exits/ containers/ sock/   the runtime's (runtime.h)
+ *   runc/ exits/ containers/   the runtime's (runtime.h)
  *   secrets.json               optional: {"<credentialsParameter ARN>": "<secret string>"},
  *                              the stand-in for Secrets Manager behind repositoryCredentials
  */
@@ -29,7 +30,7 @@ struct aws_client;
 struct engine_opts {
     const char *data_dir;
     const char *runc;        /* NULL: from PATH */
-    const char *conmon;      /* NULL: from PATH */
+    const char *shim;        /* NULL: wharf-shim beside this program */
     bool prefer_cached;      /* image pull behaviour: tags resolved once, then from cache */
 };
 

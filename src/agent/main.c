@@ -34,7 +34,7 @@ struct options {
     struct agent_config cfg;
     bool prefer_cached;
     int gc_min_age;
-    char *conmon;
+    char *shim;
 };
 
 static void usage(FILE *f)
@@ -44,7 +44,7 @@ static void usage(FILE *f)
         "\n"
         "Runs the ECS tasks that wharfd places on this host: registers it as a container\n"
         "instance, long-polls wharfd for the tasks desired on it, runs them with runc under\n"
-        "conmon and reports their state. Containers keep running while the agent is stopped\n"
+        "wharf-shim and reports their state. Containers keep running while the agent is stopped\n"
         "or restarted; a restarted agent finds them again.\n"
         "\n"
         "Options:\n"
@@ -69,7 +69,7 @@ static void usage(FILE *f)
         "                          task starts without waiting for the CNI plugins (default:\n"
         "                          2 with --capacity fargate, else 0)\n"
         "  --runtime PATH          the OCI runtime (default: runc from PATH)\n"
-        "  --conmon PATH           conmon (default: from PATH)\n"
+        "  --shim PATH             wharf-shim (default: beside this program)\n"
         "  --image-pull-behavior default|prefer-cached\n"
         "                          default asks the registry what a tag means on every\n"
         "                          pull; prefer-cached reuses a tag's image once it is here\n"
@@ -119,7 +119,7 @@ static int set_log_level(const char *s)
 
 enum {
     OPT_ENDPOINT = 256, OPT_CLUSTER, OPT_CREDS, OPT_PROFILE, OPT_REGION, OPT_DATA, OPT_ATTR,
-    OPT_AZ, OPT_CAPACITY, OPT_RESERVE, OPT_RUNTIME, OPT_CONMON, OPT_PULL, OPT_GC, OPT_GC_AGE,
+    OPT_AZ, OPT_CAPACITY, OPT_RESERVE, OPT_RUNTIME, OPT_SHIM, OPT_PULL, OPT_GC, OPT_GC_AGE,
     OPT_LOG, OPT_VERSION, OPT_WARM,
 };
 
@@ -135,7 +135,7 @@ static const struct option long_opts[] = {
     {"capacity", required_argument, NULL, OPT_CAPACITY},
     {"memory-reserve", required_argument, NULL, OPT_RESERVE},
     {"runtime", required_argument, NULL, OPT_RUNTIME},
-    {"conmon", required_argument, NULL, OPT_CONMON},
+    {"shim", required_argument, NULL, OPT_SHIM},
     {"image-pull-behavior", required_argument, NULL, OPT_PULL},
     {"image-cleanup-interval", required_argument, NULL, OPT_GC},
     {"image-minimum-age", required_argument, NULL, OPT_GC_AGE},
@@ -160,7 +160,7 @@ static int one_option(int c, const char *arg, struct options *o)
     case OPT_DATA: set(&cfg->data_dir, arg); return 0;
     case OPT_AZ: set(&cfg->az, arg); return 0;
     case OPT_RUNTIME: set(&cfg->runtime, arg); return 0;
-    case OPT_CONMON: set(&o->conmon, arg); return 0;
+    case OPT_SHIM: set(&o->shim, arg); return 0;
     case OPT_ATTR: {
         struct agent_attr at;
         if (agent_attr_parse(arg, &at) < 0) {
@@ -352,7 +352,7 @@ static int run(struct options *o, struct agent *a)
     }
     aws_client_set_abort(a->aws, &a->stopping);
     struct engine_opts eo = {.data_dir = a->cfg.data_dir, .runc = a->cfg.runtime,
-                             .conmon = o->conmon, .prefer_cached = o->prefer_cached};
+                             .shim = o->shim, .prefer_cached = o->prefer_cached};
     if (engine_open(&eo, a->aws, &a->engine, &err) < 0) {
         log_error("%s", err.msg);
         return 1;
@@ -397,7 +397,7 @@ int main(int argc, char **argv)
     int r = parse_args(argc, argv, &o);
     if (r) {
         agent_config_free(&o.cfg);
-        free(o.conmon);
+        free(o.shim);
         return r == 1 ? 0 : 2;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -427,7 +427,7 @@ int main(int argc, char **argv)
     free(a.instance_id);
     free(a.cluster_arn);
     agent_config_free(&a.cfg);
-    free(o.conmon);
+    free(o.shim);
     if (lock >= 0)
         close(lock);
     if (rc == 0)

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -25,7 +27,7 @@
 #include "core/xalloc.h"
 
 #define RUNC_TIMEOUT_MS 30000
-#define EXIT_RECORD_MS 10000 /* conmon drains the logs, then writes the exit file */
+#define EXIT_RECORD_MS 10000 /* the shim drains the logs, then writes the exit file */
 #define SEARCH_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 static const char *const child_env[] = {"PATH=" SEARCH_PATH, NULL};
@@ -77,24 +79,63 @@ static char *find_exe(const char *given, const char *name)
     return NULL;
 }
 
-int rt_init(struct rt *rt, const char *data_dir, const char *runc, const char *conmon,
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U
+#endif
+/* The seals runc 1.1's init checks before it skips copying its own binary. */
+#define RUNC_SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
+
+/* A sealed in-memory copy of runc, which every `runc create` runs from: runc init then finds
+ * itself in a sealed memfd (nothing, in or out of a container, can write to it: the
+ * CVE-2019-5736 guard) and skips making its own copy, a bind mount and a second exec per
+ * container. -1 when the copy cannot be made: runc is then run by its path. */
+static int sealed_copy(const char *path)
+{
+    int fd = memfd_create("runc", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
+    if (fd < 0 && errno == EINVAL) /* kernels before 6.3 know no MFD_EXEC */
+        fd = memfd_create("runc", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    int src = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat sb;
+    bool ok = fd >= 0 && src >= 0 && fstat(src, &sb) == 0;
+    for (off_t done = 0; ok && done < sb.st_size;) {
+        ssize_t n = sendfile(fd, src, &done, (size_t)(sb.st_size - done));
+        ok = n > 0 || (n < 0 && errno == EINTR);
+    }
+    if (src >= 0)
+        close(src);
+    if (ok && fcntl(fd, F_ADD_SEALS, RUNC_SEALS) == 0)
+        return fd;
+    log_warn("no sealed copy of %s (runc init will make its own): %s", path, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    return -1;
+}
+
+int rt_init(struct rt *rt, const char *data_dir, const char *runc, const char *shim,
             struct wh_err *err)
 {
-    struct rt r = {.log_level = "error"};
+    struct rt r = {.runtime_fd = -1};
     r.runc = find_exe(runc, "runc");
-    r.conmon = find_exe(conmon, "conmon");
-    if (!r.runc || !r.conmon) {
-        const char *missing = !r.runc ? (runc ? runc : "runc") : (conmon ? conmon : "conmon");
+    if (shim)
+        r.shim = access(shim, X_OK) == 0 ? xstrdup(shim) : NULL;
+    else if ((r.shim = fs_beside_self("wharf-shim")) && access(r.shim, X_OK) != 0) {
+        free(r.shim);
+        r.shim = NULL;
+    }
+    if (!r.runc || !r.shim) {
+        const char *missing = !r.runc ? (runc ? runc : "runc")
+                                      : (shim ? shim : "wharf-shim beside this program");
         rt_free(&r);
         return wh_err_set(err, 500, "ServerException", "%s: not found or not executable",
                           missing);
     }
     r.fifo_start = rt_is_runc(r.runc);
+    if (r.fifo_start)
+        r.runtime_fd = sealed_copy(r.runc);
     r.root = xasprintf("%s/runc", data_dir);
     r.exit_dir = xasprintf("%s/exits", data_dir);
     r.ctr_dir = xasprintf("%s/containers", data_dir);
-    r.sock_dir = xasprintf("%s/sock", data_dir);
-    const char *dirs[] = {r.root, r.exit_dir, r.ctr_dir, r.sock_dir};
+    const char *dirs[] = {r.root, r.exit_dir, r.ctr_dir};
     for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
         int e = fs_mkdir_p(dirs[i], 0700);
         if (e < 0) {
@@ -113,12 +154,13 @@ void rt_free(struct rt *rt)
     if (!rt)
         return;
     free(rt->runc);
-    free(rt->conmon);
+    free(rt->shim);
     free(rt->root);
     free(rt->exit_dir);
     free(rt->ctr_dir);
-    free(rt->sock_dir);
-    *rt = (struct rt){0};
+    if (rt->runtime_fd >= 0)
+        close(rt->runtime_fd);
+    *rt = (struct rt){.runtime_fd = -1};
 }
 
 char *rt_bundle_dir(const struct rt *rt, const char *id)
@@ -164,16 +206,22 @@ static bool not_exist(const struct proc_result *r)
     return r->err && strstr(r->err, "does not exist");
 }
 
-int rt_parse_sync(const char *line, int *ret_data, char **ret_message)
+int rt_parse_sync(const char *line, int *ret_pid, char **ret_message)
 {
-    json_error_t je;
-    json_auto_t *v = json_loads(line, JSON_DECODE_ANY, &je);
-    json_t *d = json_object_get(v, "data");
-    if (!json_is_integer(d))
+    size_t n = strcspn(line, "\n");
+    if (strncmp(line, "ok ", 3) == 0) {
+        char *e;
+        long v = strtol(line + 3, &e, 10);
+        if (v <= 0 || v > INT32_MAX || e != line + n)
+            return -EINVAL;
+        *ret_pid = (int)v;
+        *ret_message = NULL;
+        return 0;
+    }
+    if (strncmp(line, "error ", 6) != 0)
         return -EINVAL;
-    const char *m = json_str(v, "message");
-    *ret_data = (int)json_integer_value(d);
-    *ret_message = m ? xstrdup(m) : NULL;
+    *ret_pid = -1;
+    *ret_message = n > 6 ? xstrndup(line + 6, n - 6) : NULL;
     return 0;
 }
 
@@ -250,82 +298,71 @@ static pid_t read_pid_file(const char *path)
     return v > 0 ? (pid_t)v : -1;
 }
 
-/* Start conmon, which double-forks: proc_run returns when its first process has exited, and
- * the daemon half goes on to run `runc create` and reports on the sync pipe (fd 3). */
-static int spawn_conmon(const struct rt *rt, const struct rt_create_opts *o, int sync_w,
-                        struct wh_err *err)
+/* Start the shim, which forks: proc_run returns when its first process has exited, and the
+ * monitor goes on to run `runc create` and reports on the sync pipe (fd 3). */
+static int spawn_shim(const struct rt *rt, const struct rt_create_opts *o, int sync_w,
+                      struct wh_err *err)
 {
     cleanup_free char *bundle = rt_bundle_dir(rt, o->id);
-    cleanup_free char *pidfile = xasprintf("%s/pidfile", bundle);
-    cleanup_free char *cpidfile = xasprintf("%s/conmon.pid", bundle);
-    cleanup_free char *log = xasprintf("k8s-file:%s", o->log_path);
-    cleanup_free char *root = xasprintf("--runtime-arg=--root=%s", rt->root);
-    cleanup_free char *rlog = xasprintf("--runtime-arg=--log=%s/runc.log", bundle);
-    cleanup_free char *size = xasprintf("--log-size-max=%lld", (long long)o->log_size_max);
-    cleanup_free char *level = xasprintf("--log-level=%s", rt->log_level);
-    const char *argv[] = {
-        rt->conmon, "--api-version=1", "-r", rt->runc, root, rlog, "-b", bundle, "-c", o->id,
-        "-u", o->id, "-n", o->id, "-p", pidfile, "-P", cpidfile, "-l", log, "--exit-dir",
-        rt->exit_dir, "-0", bundle, "--socket-dir-path", rt->sock_dir, level,
-        o->log_size_max > 0 ? size : NULL, NULL,
-    };
-    static const char *const env[] = {"PATH=" SEARCH_PATH, "_OCI_SYNCPIPE=3", NULL};
-    /* cwd: conmon drops an "oom" marker in its working directory. */
-    struct proc_opts po = {.argv = argv, .envp = env, .cwd = bundle, .timeout_ms = 10000,
-                           .extra_fd = sync_w};
+    int timeout = o->timeout_ms > 0 ? o->timeout_ms : RUNC_TIMEOUT_MS;
+    cleanup_free char *tmo = xasprintf("%d", timeout);
+    const char *argv[] = {rt->shim, "--runtime", rt->runc, "--root", rt->root, "--bundle", bundle,
+                          "--id", o->id, "--log", o->log_path, "--exit-dir", rt->exit_dir,
+                          "--timeout-ms", tmo, rt->runtime_fd >= 0 ? "--runtime-fd" : NULL, NULL};
+    struct proc_opts po = {.argv = argv, .envp = child_env, .cwd = bundle, .timeout_ms = 10000,
+                           .extra_fd = sync_w, .extra_fd2 = rt->runtime_fd > 2 ? rt->runtime_fd : 0};
     struct proc_result r;
     if (proc_run(&po, &r, err) < 0)
         return -1;
     int ret = 0;
     if (!proc_ok(&r))
-        ret = wh_err_set(err, 500, "ServerException", "conmon for %s: %s", o->id,
+        ret = wh_err_set(err, 500, "ServerException", "wharf-shim for %s: %s", o->id,
                          proc_describe(&r, po.timeout_ms));
     proc_result_free(&r);
     return ret;
 }
 
-/* What conmon said on the sync pipe: the container's pid, or runc create's error. */
+static pid_t shim_pid(const struct rt *rt, const char *id)
+{
+    cleanup_free char *bundle = rt_bundle_dir(rt, id);
+    cleanup_free char *path = xasprintf("%s/shim.pid", bundle);
+    return read_pid_file(path);
+}
+
+/* What the shim said on the sync pipe: the container's pid, or runc create's error. */
 static int await_created(const struct rt *rt, const struct rt_create_opts *o, int sync_r,
                          pid_t *ret_pid, struct wh_err *err)
 {
-    int timeout = o->timeout_ms > 0 ? o->timeout_ms : RUNC_TIMEOUT_MS;
+    /* the shim times runc create out itself; this is for a shim that hangs */
+    int timeout = (o->timeout_ms > 0 ? o->timeout_ms : RUNC_TIMEOUT_MS) + 5000;
     bool timed_out;
     cleanup_free char *line = read_line(sync_r, timeout, &timed_out);
     int data;
     cleanup_free char *msg = NULL;
     if (!line || rt_parse_sync(line, &data, &msg) < 0) {
-        if (timed_out) {
-            cleanup_free char *bundle = rt_bundle_dir(rt, o->id);
-            cleanup_free char *cpid = xasprintf("%s/conmon.pid", bundle);
-            pid_t p = read_pid_file(cpid);
-            if (p > 0)
-                kill(p, SIGKILL);
-        }
+        pid_t p = timed_out ? shim_pid(rt, o->id) : -1;
+        if (p > 0)
+            kill(p, SIGKILL);
         return wh_err_set(err, 500, "ServerException", "creating container %s: %s", o->id,
-                          timed_out ? "runc create timed out"
-                                    : "conmon exited without reporting (see its syslog)");
+                          timed_out ? "no answer from wharf-shim"
+                                    : "wharf-shim exited without reporting");
     }
-    if (data <= 0) {
-        if (msg)
-            msg[strcspn(msg, "\n")] = 0;
+    if (data <= 0)
         return wh_err_set(err, 500, "CannotStartContainerError", "%s",
                           msg && *msg ? msg : "runc create failed");
-    }
     *ret_pid = data;
     return 0;
 }
 
-/* conmon leaves the agent's cgroup for /wharf/conmon: a service manager that stops the agent
- * by killing its cgroup must not take the containers' monitors (and their logs) along.
- * Best effort: a conmon that stays is only exposed to that. */
-static void detach_conmon(const struct rt *rt, const char *id)
+/* The shim leaves the agent's cgroup for RT_SHIM_CGROUP: a service manager that stops the
+ * agent by killing its cgroup must not take the containers' monitors (and their logs) along.
+ * Best effort: a shim that stays is only exposed to that. */
+static void detach_shim(const struct rt *rt, const char *id)
 {
-    cleanup_free char *bundle = rt_bundle_dir(rt, id);
-    cleanup_free char *cpid = xasprintf("%s/conmon.pid", bundle);
-    pid_t p = read_pid_file(cpid);
+    pid_t p = shim_pid(rt, id);
     struct wh_err err = {0};
-    if (p > 0 && cgroup_move(RT_CONMON_CGROUP, p, &err) < 0)
-        log_warn("container %s: conmon stays in the agent's cgroup: %s", id, err.msg);
+    if (p > 0 && cgroup_move(RT_SHIM_CGROUP, p, &err) < 0)
+        log_warn("container %s: wharf-shim stays in the agent's cgroup: %s", id, err.msg);
 }
 
 static int create_one(const struct rt *rt, const struct rt_create_opts *o, pid_t *ret_pid,
@@ -383,7 +420,7 @@ static int create_one(const struct rt *rt, const struct rt_create_opts *o, pid_t
         p[1] = fd;
     }
     int r = p[1] < 0 ? wh_err_set(err, 500, "ServerException", "dup: %s", strerror(errno))
-                     : spawn_conmon(rt, o, p[1], err);
+                     : spawn_shim(rt, o, p[1], err);
     if (p[1] >= 0)
         close(p[1]);
     pid_t pid = -1;
@@ -391,7 +428,7 @@ static int create_one(const struct rt *rt, const struct rt_create_opts *o, pid_t
         r = await_created(rt, o, p[0], &pid, err);
     close(p[0]);
     if (r == 0)
-        detach_conmon(rt, o->id);
+        detach_shim(rt, o->id);
     if (r < 0) {
         rt_delete(rt, o->id, NULL); /* ours: the bundle did not exist before */
         return -1;
@@ -610,8 +647,8 @@ int rt_exit_status(const struct rt *rt, const char *id, struct rt_exit *ret)
     cleanup_free char *oom = xasprintf("%s/oom", bundle);
     ex.oom = access(oom, F_OK) == 0;
     if (!ex.oom) {
-        /* conmon may miss the event (it stops listening when the container exits): the
-         * counter in the container's memory cgroup is the truth until runc delete. */
+        /* the counter in the container's memory cgroup is the truth until runc delete; the
+         * marker keeps it after that */
         cleanup_free char *cfg = xasprintf("%s/config.json", bundle);
         char *spec = NULL;
         size_t slen;
@@ -632,8 +669,8 @@ int rt_exit_status(const struct rt *rt, const char *id, struct rt_exit *ret)
     return 0;
 }
 
-/* Wait for EXIT_DIR/ID with inotify, and stop waiting early if conmon is gone without writing
- * it (killed): -ESRCH. */
+/* Wait for EXIT_DIR/ID with inotify, and stop waiting early if the shim is gone without
+ * writing it (killed): -ESRCH. */
 int rt_wait(const struct rt *rt, const char *id, int timeout_ms, struct rt_exit *ret)
 {
     int r = rt_exit_status(rt, id, ret);
@@ -643,13 +680,11 @@ int rt_wait(const struct rt *rt, const char *id, int timeout_ms, struct rt_exit 
     if (in < 0)
         return -errno;
     inotify_add_watch(in, rt->exit_dir, IN_MOVED_TO | IN_CLOSE_WRITE);
-    cleanup_free char *bundle = rt_bundle_dir(rt, id);
-    cleanup_free char *cpid = xasprintf("%s/conmon.pid", bundle);
-    pid_t cp = read_pid_file(cpid);
+    pid_t cp = shim_pid(rt, id);
     int pidfd = cp > 0 ? (int)syscall(SYS_pidfd_open, cp, 0) : -1;
     double deadline = time_monotonic() + timeout_ms / 1000.0;
-    bool conmon_gone = cp > 0 && pidfd < 0;
-    while ((r = rt_exit_status(rt, id, ret)) == -ENOENT && !conmon_gone) {
+    bool shim_gone = cp > 0 && pidfd < 0;
+    while ((r = rt_exit_status(rt, id, ret)) == -ENOENT && !shim_gone) {
         int left = (int)((deadline - time_monotonic()) * 1000);
         if (left <= 0) {
             r = -ETIMEDOUT;
@@ -663,9 +698,9 @@ int rt_wait(const struct rt *rt, const char *id, int timeout_ms, struct rt_exit 
                 ;
         }
         if (pr > 0 && pidfd >= 0 && (pf[1].revents & POLLIN))
-            conmon_gone = true; /* one more look at the exit file, then give up */
+            shim_gone = true; /* one more look at the exit file, then give up */
     }
-    if (r == -ENOENT && conmon_gone)
+    if (r == -ENOENT && shim_gone)
         r = rt_exit_status(rt, id, ret) == 0 ? 0 : -ESRCH;
     if (pidfd >= 0)
         close(pidfd);
@@ -696,10 +731,8 @@ int rt_delete(const struct rt *rt, const char *id, struct wh_err *err)
     }
     proc_result_free(&r);
     cleanup_free char *exit_file = xasprintf("%s/%s", rt->exit_dir, id);
-    cleanup_free char *sock = xasprintf("%s/%s", rt->sock_dir, id);
     cleanup_free char *bundle = rt_bundle_dir(rt, id);
     unlink(exit_file);
-    unlink(sock);
     if (nftw(bundle, rm_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT)
         return wh_err_set(err, 500, "ServerException", "cannot remove %s: %s", bundle,
                           strerror(errno));

@@ -1,15 +1,16 @@
-/* Containers run with runc under conmon: conmon (one per container, double-forked, in its own
- * session) is the container's parent, so containers outlive the agent; it writes stdout/stderr to
- * a k8s-file log (one timestamped line per output line) and the exit code to EXIT_DIR/ID, so exit
- * codes survive an agent restart. wharf's containers live under their own runc --root.
+/* Containers run with runc under wharf-shim (src/agent/shim/): one shim per container, in its
+ * own session, is the container's parent, so containers outlive the agent; it writes
+ * stdout/stderr to a k8s-file log (one timestamped record per output line, as conmon did) and
+ * the exit code to EXIT_DIR/ID, so exit codes survive an agent restart. wharf's containers
+ * live under their own runc --root, and every `runc create` runs from one sealed in-memory
+ * copy of runc (runc init then skips copying itself).
  *
  * Layout under the data dir:
  *   runc/           runc --root (container state, apart from anyone else's containers)
- *   exits/ID        exit code, written by conmon when the container exits (watch with inotify)
- *   containers/ID/  bundle: config.json, pidfile, conmon.pid; conmon's persist dir ("exit",
- *                   "oom" when the kernel OOM-killed it), runc.log
- *   sock/           conmon's attach-socket links (kept short for sun_path)
- * conmon is moved to the cgroup RT_CONMON_CGROUP so that stopping the agent's service does not
+ *   exits/ID        exit code, written by the shim when the container exits (watch with inotify)
+ *   containers/ID/  bundle: config.json, pidfile, shim.pid, runc.log; "oom" once the agent has
+ *                   seen that the kernel OOM-killed it
+ * The shim is moved to the cgroup RT_SHIM_CGROUP so that stopping the agent's service does not
  * kill it. Every child process goes through proc_run. Functions are thread-safe for distinct
  * ids. */
 #pragma once
@@ -20,19 +21,19 @@
 #include "core/err.h"
 
 #define RT_OOM_REASON "OutOfMemoryError: Container killed due to memory usage"
-/* Where conmon processes are moved, out of the agent's cgroup. */
-#define RT_CONMON_CGROUP "/wharf/conmon"
+/* Where the shims are moved, out of the agent's cgroup. */
+#define RT_SHIM_CGROUP "/wharf/shim"
 
 struct rt {
-    char *runc, *conmon;                     /* absolute paths */
-    char *root, *exit_dir, *ctr_dir, *sock_dir;
-    const char *log_level;                   /* conmon --log-level ("error") */
+    char *runc, *shim;                 /* absolute paths */
+    char *root, *exit_dir, *ctr_dir;
+    int runtime_fd;  /* the sealed copy of runc, or -1 */
     bool fifo_start; /* the runtime is runc: start by its exec.fifo (rt_start) */
 };
 
-/* Find runc and conmon (NULL: search PATH /usr/sbin:/usr/bin:/sbin:/bin) and create the
- * directories under data_dir. */
-int rt_init(struct rt *rt, const char *data_dir, const char *runc, const char *conmon,
+/* Find runc (NULL: search PATH /usr/sbin:/usr/bin:/sbin:/bin) and wharf-shim (NULL: beside
+ * this program), copy runc into a sealed memfd and create the directories under data_dir. */
+int rt_init(struct rt *rt, const char *data_dir, const char *runc, const char *shim,
             struct wh_err *err);
 void rt_free(struct rt *rt);
 /* The bundle directory of a container (new string). It belongs to the runtime: files the spec
@@ -50,9 +51,9 @@ struct rt_create_opts {
     int timeout_ms;       /* for runc create (0: 30 s) */
 };
 
-/* Write the bundle and create the container under conmon; returns once runc create has
+/* Write the bundle and create the container under wharf-shim; returns once runc create has
  * finished: 0 with the container's pid (status "created"), or -1 with runc's own error message
- * (as conmon relays it on its sync pipe; err->type "CannotStartContainerError"), everything
+ * (as the shim relays it on its sync pipe; err->type "CannotStartContainerError"), everything
  * cleaned up again. An id that is in use is refused. */
 int rt_create(const struct rt *rt, const struct rt_create_opts *o, pid_t *ret_pid,
               struct wh_err *err);
@@ -78,11 +79,11 @@ int rt_state(const struct rt *rt, const char *id, struct rt_state *ret, struct w
 /* runc kill ID SIG; a container that is not running is not an error. */
 int rt_kill(const struct rt *rt, const char *id, int sig, struct wh_err *err);
 /* As `docker stop`: send sig (SIGTERM unless the image says otherwise), wait up to
- * timeout_s seconds, then SIGKILL; returns once conmon has recorded the exit. */
+ * timeout_s seconds, then SIGKILL; returns once the shim has recorded the exit. */
 int rt_stop(const struct rt *rt, const char *id, int sig, int timeout_s, struct wh_err *err);
 
 struct rt_exit {
-    int code; /* 128+N when killed by signal N; -1 when conmon could not tell */
+    int code; /* 128+N when killed by signal N; -1 when the shim could not tell */
     bool oom; /* the kernel OOM-killed a process of the container: report RT_OOM_REASON */
 };
 /* The exit of a container that has exited: 0; -ENOENT while it has not (or is unknown). */
@@ -105,6 +106,6 @@ struct rt_info {
  * longer knows, so an agent that restarts finds everything again. */
 int rt_list(const struct rt *rt, struct rt_info **ret_list, size_t *ret_n, struct wh_err *err);
 
-/* Parse one line of conmon's sync pipe ({"data": N, "message": "..."}); pure. The message is
- * NULL when absent. */
-int rt_parse_sync(const char *line, int *ret_data, char **ret_message);
+/* Parse the shim's sync line: "ok PID" (*ret_pid > 0) or "error MESSAGE" (*ret_pid -1, the
+ * message, NULL when empty); -EINVAL for anything else. Pure. */
+int rt_parse_sync(const char *line, int *ret_pid, char **ret_message);

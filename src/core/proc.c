@@ -57,7 +57,14 @@ static void child(const struct proc_opts *o, const char *exe, int in_fd, int out
             signal(s, SIG_DFL);
     if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
         goto fail;
-    if (o->extra_fd >= 0 && dup2(o->extra_fd, 3) < 0)
+    /* Move fd 4's source out of the way of fd 3 first; dup2 of an fd onto itself would keep
+     * its close-on-exec flag, so that case clears the flag instead. */
+    int fd2 = o->extra_fd2 > 2 ? o->extra_fd2 : -1;
+    if (fd2 == 3 && o->extra_fd >= 0 && o->extra_fd != 3 && (fd2 = fcntl(fd2, F_DUPFD, 5)) < 0)
+        goto fail;
+    if (o->extra_fd >= 0 && (o->extra_fd == 3 ? fcntl(3, F_SETFD, 0) : dup2(o->extra_fd, 3)) < 0)
+        goto fail;
+    if (fd2 >= 0 && (fd2 == 4 ? fcntl(4, F_SETFD, 0) : dup2(fd2, 4)) < 0)
         goto fail;
     if (o->cwd && chdir(o->cwd) < 0)
         goto fail;

@@ -18,6 +18,7 @@ struct proc_opts {
     size_t max_output;       /* cap per stream; the rest is read and dropped (default 1 MiB) */
     int timeout_ms;          /* > 0: SIGKILL the child (its process group) at the deadline */
     int extra_fd;            /* >= 0: passed to the child as fd 3 (e.g. a sync pipe) */
+    int extra_fd2;           /* > 2: passed to the child as fd 4 (0: none) */
 };
 
 struct proc_result {

@@ -3,7 +3,7 @@ wall-clock latency) over 5 s while wharfd works, is stopped (SIGSTOP), is gone (
 and while a server answers every PollDesiredTasks at once instead of parking it (as a wharfd
 shutting down does). A retry or poll loop without a pause shows here as a CPU second or more.
 
-Needs what tests/e2e/test_agent.py needs (root, runc, conmon; the agent beside wharfd). Run:
+Needs what tests/e2e/test_agent.py needs (root, runc; the agent beside wharfd). Run:
 WHARFD=build/wharfd /usr/bin/python3 -m pytest tests/e2e/test_agent_idle.py"""
 import json
 import os

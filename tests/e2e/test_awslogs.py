@@ -2,7 +2,7 @@
 to stdout/stderr, the agent ships each line to CloudWatch Logs (wharfd's Logs API), and users
 read them with `aws logs get-log-events` and `aws logs tail`, as on ECS.
 
-Needs what tests/e2e/test_agent.py needs (root, runc, conmon, skopeo, busybox-static) and
+Needs what tests/e2e/test_agent.py needs (root, runc, skopeo, busybox-static) and
 reuses its fixtures' helpers; skipped with the reason otherwise. Run:
 WHARFD=build/wharfd /usr/bin/python3 -m pytest tests/e2e/test_awslogs.py"""
 import json

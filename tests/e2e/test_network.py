@@ -5,7 +5,7 @@ httpd, reached the way ECS users reach them: the task's own address (awsvpc), ho
 attachment and networkBindings, placement's RESOURCE:PORTS, the agent's own port conflict
 check, an agent restart, and that nothing is left once the tasks stopped.
 
-Needs root, runc, conmon, skopeo, busybox-static, the CNI plugins (containernetworking-plugins),
+Needs root, runc, skopeo, busybox-static, the CNI plugins (containernetworking-plugins),
 iptables and gcc (a static udp echo server for the image); skipped with the reason otherwise.
 Run: WHARFD=build/wharfd /usr/bin/python3 -m pytest tests/e2e/test_network.py"""
 import ipaddress

@@ -1,9 +1,9 @@
 """Services with real containers (issue 6): two (then three) wharf-agents of ours on this host
 in one EC2 cluster, running the busybox image test_agent.py's `farm` pushes to wharfd's own
-registry, with runc under conmon. The same flows as test_services_api.py, with containers
+registry, with runc under wharf-shim. The same flows as test_services_api.py, with containers
 that really start, die and get replaced.
 
-Needs what test_agent.py needs (root, runc, conmon, skopeo, busybox-static) and is skipped
+Needs what test_agent.py needs (root, runc, skopeo, busybox-static) and is skipped
 with its reason otherwise. Run: WHARFD=build/wharfd /usr/bin/python3 -m pytest
 tests/e2e/test_services_real.py"""
 import subprocess

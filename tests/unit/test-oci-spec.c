@@ -1,6 +1,6 @@
 /* Unit tests for the OCI spec builder (src/agent/oci_spec.c, oci_mounts.c, oci_linux.c) and
  * its pure helpers: capabilities, user resolution, environment files, volumes, seccomp, cgroup
- * arithmetic, conmon's sync messages. Inputs are JSON written with single quotes. */
+ * arithmetic, wharf-shim's sync lines. Inputs are JSON written with single quotes. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -768,14 +768,18 @@ static void test_cfs_quota_and_sync(void **state)
     assert_int_equal(cgroup_cfs_quota(0), -1);
     int data;
     char *msg;
-    assert_int_equal(rt_parse_sync("{\"data\": 1234}\n", &data, &msg), 0);
+    assert_int_equal(rt_parse_sync("ok 1234\n", &data, &msg), 0);
     assert_int_equal(data, 1234);
     assert_null(msg);
-    assert_int_equal(rt_parse_sync("{\"data\": -1, \"message\": \"runc create failed: x\\n\"}",
-                                   &data, &msg), 0);
+    assert_int_equal(rt_parse_sync("error runc create failed: x\n", &data, &msg), 0);
     assert_int_equal(data, -1);
-    assert_string_equal(msg, "runc create failed: x\n");
+    assert_string_equal(msg, "runc create failed: x");
     free(msg);
+    assert_int_equal(rt_parse_sync("error \n", &data, &msg), 0);
+    assert_null(msg);
+    assert_int_equal(rt_parse_sync("ok 12x\n", &data, &msg), -EINVAL);
+    assert_int_equal(rt_parse_sync("ok -3\n", &data, &msg), -EINVAL);
+    assert_int_equal(rt_parse_sync("{\"data\": 1234}", &data, &msg), -EINVAL);
     assert_int_equal(rt_parse_sync("garbage", &data, &msg), -EINVAL);
 }
 

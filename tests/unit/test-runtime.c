@@ -1,6 +1,6 @@
-/* Real containers through src/agent/runtime.c (runc under conmon) with specs from
+/* Real containers through src/agent/runtime.c (runc under wharf-shim) with specs from
  * oci_spec_build(), on a rootfs made of /bin/busybox. Root only: every test skips otherwise,
- * and when runc, conmon or busybox is missing. */
+ * and when runc, wharf-shim (beside this test) or busybox is missing. */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -390,14 +390,9 @@ static void test_oom(void **state)
     need_root();
     struct ctr c;
     start_ok(&c, "oom", "a=xxxxxxxxxxxxxxxx; while :; do a=$a$a; done", "'memory':8");
-    /* Which of the two signals saw it: conmon's marker, or only the cgroup's counter? */
     cleanup_free char *exit_file = xasprintf("%s/%s", F.rt.exit_dir, c.id);
-    cleanup_free char *bundle = rt_bundle_dir(&F.rt, c.id);
-    cleanup_free char *marker = xasprintf("%s/oom", bundle);
     for (int i = 0; i < 2000 && access(exit_file, F_OK) != 0; i++)
         usleep(10000);
-    fprintf(stderr, "conmon's oom marker %s\n",
-            access(marker, F_OK) == 0 ? "was written" : "was not written (cgroup counter used)");
     struct rt_exit ex = wait_exit(&c, 20000);
     fprintf(stderr, "OOM container: exit %d oom %d\n", ex.code, ex.oom);
     assert_int_equal(ex.code, 137);
@@ -552,23 +547,23 @@ static void test_outlives_starter(void **state)
     struct rt_state s;
     assert_int_equal(rt_state(&F.rt, c.id, &s, NULL), 0);
     assert_int_equal(s.status, RT_RUNNING);
-    /* conmon is the container's parent, and conmon is not ours */
+    /* the shim is the container's parent, and the shim is not ours */
     cleanup_free char *bundle = rt_bundle_dir(&F.rt, c.id);
-    cleanup_free char *cpid_path = xasprintf("%s/conmon.pid", bundle);
+    cleanup_free char *cpid_path = xasprintf("%s/shim.pid", bundle);
     char *cpid = NULL;
     size_t len;
     assert_int_equal(fs_read_file(cpid_path, 64, &cpid, &len), 0);
-    pid_t conmon = atoi(cpid);
+    pid_t shim = atoi(cpid);
     free(cpid);
-    assert_int_equal(ppid_of(s.pid), conmon);
-    assert_int_not_equal(ppid_of(conmon), getpid());
-    assert_int_not_equal(ppid_of(conmon), child);
-    /* and conmon left our cgroups for its own */
-    cleanup_free char *cg_path = xasprintf("/proc/%d/cgroup", (int)conmon);
+    assert_int_equal(ppid_of(s.pid), shim);
+    assert_int_not_equal(ppid_of(shim), getpid());
+    assert_int_not_equal(ppid_of(shim), child);
+    /* and the shim left our cgroups for its own */
+    cleanup_free char *cg_path = xasprintf("/proc/%d/cgroup", (int)shim);
     char *cg = NULL;
     assert_int_equal(fs_read_file(cg_path, 1 << 16, &cg, &len), 0);
-    if (!strstr(cg, "memory:" RT_CONMON_CGROUP "\n") || !strstr(cg, "0::" RT_CONMON_CGROUP "\n"))
-        fail_msg("conmon's cgroups:\n%s", cg);
+    if (!strstr(cg, "memory:" RT_SHIM_CGROUP "\n") || !strstr(cg, "0::" RT_SHIM_CGROUP "\n"))
+        fail_msg("the shim's cgroups:\n%s", cg);
     free(cg);
     /* Rediscovered through rt_list, as an agent after a restart would. */
     struct rt_info *l;
@@ -653,7 +648,7 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Informational: create+start to running under conmon vs a bare `runc run` of the same bundle. */
+/* Informational: create+start to running under wharf-shim vs a bare `runc run` of the same bundle. */
 static void test_start_latency(void **state)
 {
     (void)state;
@@ -705,8 +700,8 @@ static void test_start_latency(void **state)
     qsort(create, N, sizeof(double), cmp_double);
     qsort(bare, N, sizeof(double), cmp_double);
     fprintf(stderr,
-            "start latency over %d runs: conmon+runc create+start → running: median %.1f ms "
-            "(min %.1f, max %.1f; of which create under conmon: median %.1f); bare `runc run` "
+            "start latency over %d runs: shim+runc create+start → running: median %.1f ms "
+            "(min %.1f, max %.1f; of which create under the shim: median %.1f); bare `runc run` "
             "of /bin/true, same spec: median %.1f ms (min %.1f, max %.1f)\n",
             N, ours[N / 2], ours[0], ours[N - 1], create[N / 2], bare[N / 2], bare[0],
             bare[N - 1]);
