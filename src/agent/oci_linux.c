@@ -155,7 +155,8 @@ int oci_linux_build(struct oci_ctx *c, json_t **ret_linux, struct wh_err *err)
         json_object_set_new(l, "maskedPaths", strings(masked_paths, ARRAY_SIZE(masked_paths)));
         json_object_set_new(l, "readonlyPaths",
                             strings(readonly_paths, ARRAY_SIZE(readonly_paths)));
-        json_object_set_new(l, "seccomp", seccomp_default_profile(c->caps, NULL));
+        json_object_set_new(l, "seccomp", seccomp_default_profile(c->caps, NULL,
+                                                   c->in->host && c->in->host->no_x32));
     }
     json_t *sc = sysctls(c);
     if (json_object_size(sc))

@@ -1,12 +1,14 @@
 #include "agent/oci_spec.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "agent/caps.h"
@@ -373,5 +375,9 @@ void oci_host_probe(struct oci_host *ret_host)
     }
     h.swap_accounting = access("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes", F_OK) == 0 ||
                         access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0;
+#if defined(__x86_64__)
+    /* getpid through the x32 ABI (syscall number with bit 30 set) */
+    h.no_x32 = syscall(0x40000000L | SYS_getpid) == -1 && errno == ENOSYS;
+#endif
     *ret_host = h;
 }

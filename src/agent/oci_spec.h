@@ -19,9 +19,11 @@ struct oci_host {
     uint64_t hard_limits[RLIM_NLIMITS]; /* our hard rlimits (RLIM_INFINITY: unlimited); rlimits
                                            above them cannot be set without CAP_SYS_RESOURCE */
     bool swap_accounting;              /* memory+swap limits can be set */
+    bool no_x32; /* x86_64 kernel without the x32 ABI: an x32 syscall is ENOSYS */
 };
 
-/* Fill from this process: CapBnd, getrlimit, memory.memsw / cgroup v2. Not pure. */
+/* Fill from this process: CapBnd, getrlimit, memory.memsw / cgroup v2, whether the kernel
+ * runs x32 syscalls. Not pure. */
 void oci_host_probe(struct oci_host *ret_host);
 
 struct oci_spec_in {

@@ -219,7 +219,7 @@ static json_t *rule_json(const struct sc_rule_src *r)
     return o;
 }
 
-json_t *seccomp_default_profile(uint64_t caps, const char *arch)
+json_t *seccomp_default_profile(uint64_t caps, const char *arch, bool no_x32)
 {
     if (!arch)
         arch = host_arch();
@@ -228,8 +228,13 @@ json_t *seccomp_default_profile(uint64_t caps, const char *arch)
         if (strcmp(arches[i].go, arch) == 0)
             ai = &arches[i];
     json_t *prof = json_pack("{s:s,s:i}", "defaultAction", "SCMP_ACT_ERRNO", "defaultErrnoRet", 1);
-    if (ai)
-        json_object_set_new(prof, "architectures", names_json(ai->scmp));
+    if (ai) {
+        json_t *archs = names_json(ai->scmp);
+        for (size_t i = json_array_size(archs); no_x32 && i-- > 0;)
+            if (strcmp(json_string_value(json_array_get(archs, i)), "SCMP_ARCH_X32") == 0)
+                json_array_remove(archs, i);
+        json_object_set_new(prof, "architectures", archs);
+    }
     json_t *sys = json_array();
     json_t *base = json_array();
     for (size_t i = 0; i < ARRAY_SIZE(base_allow); i++)

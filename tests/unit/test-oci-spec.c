@@ -540,7 +540,7 @@ static bool rule_names(const json_t *prof, const char *syscall, const char *acti
 static void test_seccomp_profile(void **state)
 {
     (void)state;
-    json_auto_t *def = seccomp_default_profile(caps_docker_default, "amd64");
+    json_auto_t *def = seccomp_default_profile(caps_docker_default, "amd64", false);
     assert_int_equal(json_int(def, "defaultErrnoRet", 0), 1);
     assert_json(json_object_get(def, "architectures"),
                 "['SCMP_ARCH_X86_64','SCMP_ARCH_X86','SCMP_ARCH_X32']", "arches");
@@ -552,12 +552,19 @@ static void test_seccomp_profile(void **state)
     assert_true(rule_names(def, "clone3", "SCMP_ACT_ERRNO"));
     assert_false(rule_names(def, "cacheflush", "SCMP_ACT_ALLOW"));
     json_auto_t *admin =
-        seccomp_default_profile(caps_docker_default | (UINT64_C(1) << 21), "arm64");
+        seccomp_default_profile(caps_docker_default | (UINT64_C(1) << 21), "arm64", true);
     assert_true(rule_names(admin, "mount", "SCMP_ACT_ALLOW"));
     assert_true(rule_names(admin, "clone3", "SCMP_ACT_ALLOW"));
     assert_false(rule_names(admin, "clone3", "SCMP_ACT_ERRNO"));
     assert_true(rule_names(admin, "cacheflush", "SCMP_ACT_ALLOW"));
     assert_false(rule_names(admin, "arch_prctl", "SCMP_ACT_ALLOW"));
+    /* no_x32 only takes x32 away; arm64 has none to take */
+    assert_json(json_object_get(admin, "architectures"), "['SCMP_ARCH_AARCH64','SCMP_ARCH_ARM']",
+                "arm64 arches");
+    json_auto_t *nox32 = seccomp_default_profile(caps_docker_default, "amd64", true);
+    assert_json(json_object_get(nox32, "architectures"), "['SCMP_ARCH_X86_64','SCMP_ARCH_X86']",
+                "amd64 arches without x32");
+    assert_true(json_equal(json_object_get(nox32, "syscalls"), json_object_get(def, "syscalls")));
 }
 
 static void test_ulimits(void **state)
