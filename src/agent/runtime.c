@@ -30,7 +30,9 @@
 #define EXIT_RECORD_MS 10000 /* the shim drains the logs, then writes the exit file */
 #define SEARCH_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-static const char *const child_env[] = {"PATH=" SEARCH_PATH, NULL};
+/* GOMAXPROCS=1: runc is a short-lived, mostly sequential Go program; one P spares it the
+ * threads of a P per CPU (5 % of a `runc run`'s CPU here). runc init sets 1 itself. */
+static const char *const child_env[] = {"PATH=" SEARCH_PATH, "GOMAXPROCS=1", NULL};
 
 static const char *const status_names[] = {
     [RT_GONE] = "gone",       [RT_CREATING] = "creating", [RT_CREATED] = "created",

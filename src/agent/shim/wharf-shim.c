@@ -167,8 +167,9 @@ static void exec_runtime(const struct opts *o, int out_w, int err_w)
     sprintf(log, "--log=%s", bundle_log);
     char *argv[] = {(char *)o->runtime, root, log, "--log-format=json", "create", "--bundle",
                     (char *)o->bundle, "--pid-file", pidfile, (char *)o->id, NULL};
+    /* GOMAXPROCS=1: see runtime.c's child_env */
     static char *const env[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                                NULL};
+                                "GOMAXPROCS=1", NULL};
     int devnull = open("/dev/null", O_RDONLY);
     if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0)
         _exit(127);
