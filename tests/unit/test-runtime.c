@@ -280,6 +280,67 @@ static void test_echo_hello(void **state)
     assert_int_equal(rt_exit_status(&F.rt, c.id, &ex), -ENOENT);
 }
 
+/* The shim writes the exit file only once the output is in the log: every line, in order,
+ * and a line longer than its 8 KiB reads as P records ending in an F one. */
+static void test_output_before_exit(void **state)
+{
+    (void)state;
+    need_root();
+    struct ctr c;
+    start_ok(&c, "burst", "i=0; while [ $i -lt 3000 ]; do echo line$i; i=$((i+1)); done; "
+                          "head -c 20000 /dev/zero | tr '\\0' x; echo; exit 7", NULL);
+    struct rt_exit ex = wait_exit(&c, 20000);
+    assert_int_equal(ex.code, 7);
+    cleanup_free char *log = log_text(&c);
+    size_t lines = 0, partial = 0, xs = 0;
+    long next = 0;
+    for (char *save = NULL, *l = strtok_r(log, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        lines++;
+        char ts[64], stream[16], tag[4];
+        int off = 0;
+        assert_int_equal(sscanf(l, "%63s %15s %3s %n", ts, stream, tag, &off), 3);
+        assert_string_equal(stream, "stdout");
+        const char *text = l + off;
+        if (strncmp(text, "line", 4) == 0) {
+            assert_string_equal(tag, "F");
+            assert_int_equal(atol(text + 4), next); /* in order, none lost */
+            next++;
+        } else {
+            partial += strcmp(tag, "P") == 0;
+            xs += strspn(text, "x");
+        }
+    }
+    assert_int_equal(next, 3000);
+    assert_int_equal(xs, 20000);
+    assert_true(partial >= 2); /* 20000 bytes: at least two 8 KiB cuts */
+    assert_int_equal(rt_delete(&F.rt, c.id, NULL), 0);
+}
+
+/* A shim killed under a running container: the exit cannot be known any more, and the wait
+ * says so at once (-ESRCH) instead of waiting out its timeout. */
+static void test_shim_killed(void **state)
+{
+    (void)state;
+    need_root();
+    struct ctr c;
+    start_ok(&c, "orphaned", "sleep 100", NULL);
+    cleanup_free char *bundle = rt_bundle_dir(&F.rt, c.id);
+    cleanup_free char *pid_path = xasprintf("%s/shim.pid", bundle);
+    char *text = NULL;
+    size_t len;
+    assert_int_equal(fs_read_file(pid_path, 64, &text, &len), 0);
+    pid_t shim = atoi(text);
+    free(text);
+    assert_true(shim > 1);
+    assert_int_equal(kill(shim, SIGKILL), 0);
+    struct rt_exit ex;
+    double t0 = time_monotonic();
+    assert_int_equal(rt_wait(&F.rt, c.id, 10000, &ex), -ESRCH);
+    assert_true(time_monotonic() - t0 < 5);
+    assert_int_equal(rt_stop(&F.rt, c.id, SIGKILL, 0, NULL), 0);
+    assert_int_equal(rt_delete(&F.rt, c.id, NULL), 0);
+}
+
 /* The in-process start leaves runc's view as `runc start` would: running, and a second start
  * refused; the program really runs. */
 static void test_fifo_start_agrees_with_runc(void **state)
@@ -713,6 +774,8 @@ int main(void)
         cmocka_unit_test(test_echo_hello),
         cmocka_unit_test(test_fifo_start_agrees_with_runc),
         cmocka_unit_test(test_exit_code),
+        cmocka_unit_test(test_output_before_exit),
+        cmocka_unit_test(test_shim_killed),
         cmocka_unit_test(test_start_failure_reports_runc_error),
         cmocka_unit_test(test_stop_timeout_kills),
         cmocka_unit_test(test_oom),
