@@ -26,6 +26,7 @@
 
 #define DEFAULT_STOP_TIMEOUT_S 30 /* ECS_CONTAINER_STOP_TIMEOUT */
 #define EXIT_RECORD_MS 10000
+#define UNWATCHED_MS 1000 /* how often a container with no pidfd is looked at */
 #define REASON_ESSENTIAL "Essential container in task exited"
 
 /* ---- the task object ------------------------------------------------------------------- */
@@ -453,11 +454,14 @@ static void wait_events(struct task *t, bool *exited)
     size_t np = 0;
     pf[np++] = (struct pollfd){.fd = t->wake_fd, .events = POLLIN};
     double deadline = 0;
+    bool unwatched = false;
     for (size_t i = 0; i < n; i++) {
         struct ctr_live *l = &t->live[i];
         if (l->pidfd >= 0) {
             idx[np] = i;
             pf[np++] = (struct pollfd){.fd = l->pidfd, .events = POLLIN};
+        } else if (t->rec->c[i].phase == CTR_RUNNING || t->rec->c[i].phase == CTR_CREATED) {
+            unwatched = true;
         }
         double d = l->kill_at ? l->kill_at : 0;
         if (t->rec->c[i].phase == CTR_CREATED && l->wait_until)
@@ -470,6 +474,10 @@ static void wait_events(struct task *t, bool *exited)
         double left = deadline - time_monotonic();
         timeout = left <= 0 ? 0 : (int)(left * 1000) + 1;
     }
+    /* A container without a pidfd (pidfd_open failed after a restart) wakes no poll: look
+     * for its exit file every UNWATCHED_MS instead (exited_unwatched). */
+    if (unwatched && (timeout < 0 || timeout > UNWATCHED_MS))
+        timeout = UNWATCHED_MS;
     int r = poll(pf, (nfds_t)np, timeout);
     if (r > 0) {
         if (pf[0].revents & POLLIN) {
