@@ -290,7 +290,7 @@ int main(int argc, char **argv)
 {
     struct opts o;
     parse(argc, argv, &o);
-    if (fcntl(SYNC_FD, F_GETFD) < 0)
+    if (fcntl(SYNC_FD, F_SETFD, FD_CLOEXEC) < 0)
         die("%s", "fd 3 (the sync pipe) is not open");
     int log_fd = open(o.log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (log_fd < 0) {
@@ -341,6 +341,8 @@ int main(int argc, char **argv)
     }
     close(out[1]);
     close(err[1]);
+    if (o.runtime_fd)
+        close(RUNTIME_FD); /* a shim outlives the agent's copy of runc: do not pin it */
     int st = rt < 0 ? -1 : wait_create(rt, sfd, o.timeout_ms);
     if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
         char *rlog_path = path2(o.bundle, "runc.log"), rlog[65536], msg[4096];
