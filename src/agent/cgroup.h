@@ -22,7 +22,7 @@ int cgroup_task_limit_cpu(const char *task_id, int cpu_units, struct wh_err *err
 /* Remove /wharf/TASK_ID (and any empty container cgroups left below it) from every hierarchy.
  * Missing is fine; a cgroup that still has processes is an error. */
 int cgroup_task_remove(const char *task_id, struct wh_err *err);
-/* Move process pid into the cgroup at path ("/wharf/conmon", created as needed) in every
+/* Move process pid into the cgroup at path ("/wharf/shim", created as needed) in every
  * hierarchy, so that it no longer belongs to its parent's cgroup (a service manager stopping
  * the agent kills its cgroup). */
 int cgroup_move(const char *path, pid_t pid, struct wh_err *err);

@@ -1,8 +1,8 @@
-/* conmon's k8s-file container logs (the CRI logging format), one record per line:
+/* k8s-file container logs (the CRI logging format, as wharf-shim and conmon write them):
  *
  *   <RFC3339Nano timestamp> <stdout|stderr> <P|F>[:<more tags>] <text>\n
  *
- * P: the text continues in the same stream's next record (conmon cuts lines longer than its
+ * P: the text continues in the same stream's next record (the shim cuts lines longer than its
  * buffer, and output that has no newline yet); F: the text ends a line. And how Docker's
  * awslogs driver cuts a line into CloudWatch events. Pure functions. */
 #pragma once

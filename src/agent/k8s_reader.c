@@ -5,7 +5,7 @@
 
 #include "core/xalloc.h"
 
-/* conmon never writes records this long (its buffer is 8 KiB); a "record" without a newline
+/* wharf-shim never writes records this long (its buffer is 8 KiB); a "record" without a newline
  * within this many bytes is cut here so that memory stays bounded whatever the file holds. */
 #define MAX_RECORD (1u << 20)
 /* Events emitted at the end of a finished file are keyed (eof - 1, FLUSH_IDX × (stream + 1)

@@ -4,8 +4,8 @@
  *   - group awslogs-group in region awslogs-region (CreateLogGroup first when
  *     awslogs-create-group is "true"), stream PREFIX/CONTAINER-NAME/TASK-ID
  *     (awslogs-stream-prefix; without one the container's runtime id);
- *   - each line of the container's k8s-file log (conmon's, runtime.h) becomes an event with the
- *     time conmon stamped on it, stdout and stderr alike; lines over 256 KiB are split as
+ *   - each line of the container's k8s-file log (wharf-shim's, runtime.h) becomes an event with the
+ *     time wharf-shim stamped on it, stdout and stderr alike; lines over 256 KiB are split as
  *     Docker's awslogs driver splits them, empty lines are dropped (k8s_reader.h);
  *   - lines are shipped within about a second (inotify on the file, a 200 ms batching delay),
  *     in PutLogEvents batches within the API's limits;
@@ -39,7 +39,7 @@ struct logship_container {
     const char *task_arn;
     const char *container_name;
     const char *runtime_id;           /* the stream's name when there is no prefix */
-    const char *log_path;             /* the k8s-file log conmon writes (need not exist yet) */
+    const char *log_path;             /* the k8s-file log wharf-shim writes (need not exist yet) */
     const json_t *log_configuration;  /* the container definition's, or NULL */
 };
 

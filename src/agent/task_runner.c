@@ -377,15 +377,16 @@ static void start_ready(struct task *t)
     }
 }
 
-/* The process of container i is gone: read its exit from conmon. */
+/* The process of container i is gone: read its exit from its shim. */
 static void on_exit_of(struct task *t, size_t i)
 {
     struct ctr_rec *c = &t->rec->c[i];
     struct rt_exit ex = {.code = -1};
     int r = rt_wait(&t->agent->engine->rt, c->runtime_id, EXIT_RECORD_MS, &ex);
     bool has = r == 0 && ex.code >= 0;
-    const char *reason = ex.oom ? RT_OOM_REASON
-                         : r < 0 ? "the container's exit code was lost (conmon is gone)" : NULL;
+    const char *reason = ex.oom  ? RT_OOM_REASON
+                         : r < 0 ? "the container's exit code was lost (its wharf-shim is gone)"
+                                 : NULL;
     bool was_started = c->phase == CTR_RUNNING;
     pthread_mutex_lock(&t->mu);
     ctr_stopped_locked(t, i, has && was_started, ex.code, was_started ? reason : NULL);
@@ -572,7 +573,7 @@ static void cleanup(struct task *t)
 
 /* ---- recovery after an agent restart ----------------------------------------------------- */
 
-/* Find container i again: running (watch its pid), exited meanwhile (its exit from conmon's
+/* Find container i again: running (watch its pid), exited meanwhile (its exit from its shim's
  * file), created but not started, or gone. */
 static void recover_ctr(struct task *t, size_t i)
 {
@@ -591,7 +592,7 @@ static void recover_ctr(struct task *t, size_t i)
     if (have < 0 && rt_state(rt, c->runtime_id, &st, &err) < 0)
         st.status = RT_GONE;
     if (have < 0 && st.status == RT_STOPPED)
-        /* it exited just now: conmon drains its output, then writes the exit file */
+        /* it exited just now: the shim drains its output, then writes the exit file */
         have = rt_wait(rt, c->runtime_id, EXIT_RECORD_MS, &ex);
     if (have == 0) {
         bool started = c->phase == CTR_RUNNING;

@@ -3,7 +3,7 @@
  *
  *   provision  pull every container's image (once per image), make the task's cgroup, network
  *              namespace and volumes, mount each container's rootfs, build its OCI spec and
- *              create it under conmon (created, not started)
+ *              create it under wharf-shim (created, not started)
  *   run        start containers in dependsOn order (START, COMPLETE, SUCCESS, HEALTHY); the
  *              task is RUNNING once every essential container has started; watch exits
  *              (pidfd of each container's process), run health checks, and stop when wharfd

@@ -20,7 +20,7 @@ int setup_task_cpu(struct task *t, struct wh_err *err);
  * the whole "CannotPullContainerError: …" reason. */
 int setup_pull(struct task *t, size_t i, struct pulled_image **ret_img, struct wh_err *err);
 /* Mount its rootfs, write /etc/hosts, resolv.conf, hostname, resolve volumes and environment
- * files, build the OCI spec and create the container under conmon (not started). Fills
+ * files, build the OCI spec and create the container under wharf-shim (not started). Fills
  * t->live[i].pid and the record's runtime id and stop signal. */
 int setup_create(struct task *t, size_t i, const struct pulled_image *img, struct wh_err *err);
 /* Forget a half-made container i (after a crash between create and saving): runtime delete,

@@ -261,7 +261,7 @@ static void test_reader_torn_then_completed(void **state)
     got_free(&g);
 }
 
-/* Lines over 256 KiB: conmon's 8 KiB P records joined, then cut at 262,118 bytes. */
+/* Lines over 256 KiB: the shim's 8 KiB P records joined, then cut at 262,118 bytes. */
 static void test_reader_256k(void **state)
 {
     (void)state;
