@@ -3,7 +3,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -57,6 +59,40 @@ static void test_stdin_input(void **state)
     proc_result_free(&r);
 }
 
+/* A pipe holding `text`, its read end at fd `at` (close-on-exec, as our fds are). */
+static int pipe_with(const char *text, int at)
+{
+    int p[2];
+    assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+    assert_int_equal(write(p[1], text, strlen(text)), (ssize_t)strlen(text));
+    close(p[1]);
+    if (p[0] == at)
+        return at;
+    assert_int_equal(dup3(p[0], at, O_CLOEXEC), at);
+    close(p[0]);
+    return at;
+}
+
+/* extra_fd arrives as fd 3 and extra_fd2 as fd 4, whatever numbers they had, even each
+ * other's, and with close-on-exec cleared. */
+static void test_extra_fds(void **state)
+{
+    (void)state;
+    const char *argv[] = {"sh", "-c", "read a <&3; read b <&4; echo $a$b", NULL};
+    static const int where[][2] = {{20, 21}, {4, 3}, {3, 4}};
+    for (size_t i = 0; i < sizeof(where) / sizeof(where[0]); i++) {
+        int a = pipe_with("three\n", where[i][0]);
+        int b = pipe_with("four\n", where[i][1]);
+        struct proc_opts o = {.argv = argv, .envp = env, .extra_fd = a, .extra_fd2 = b};
+        struct proc_result r;
+        assert_int_equal(proc_run(&o, &r, NULL), 0);
+        assert_string_equal(r.out, "threefour\n");
+        proc_result_free(&r);
+        close(a);
+        close(b);
+    }
+}
+
 static void test_timeout_kills_group(void **state)
 {
     (void)state;
@@ -105,6 +141,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_capture_and_exit_code), cmocka_unit_test(test_env_is_explicit_and_argv_not_shell),
         cmocka_unit_test(test_stdin_input),           cmocka_unit_test(test_timeout_kills_group),
+        cmocka_unit_test(test_extra_fds),
         cmocka_unit_test(test_output_cap),            cmocka_unit_test(test_not_found),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
