@@ -253,6 +253,77 @@ static void test_awsvpc(void **state)
     net_task_net_clear(&r);
 }
 
+static bool link_exists(const char *dev)
+{
+    cleanup_free char *path = xasprintf("/sys/class/net/%s", dev);
+    return access(path, F_OK) == 0;
+}
+
+/* Our rules that name dev as their input interface, in table. */
+static int rules_on(const char *table, const char *dev)
+{
+    const char *argv[] = {"iptables", "-w", "-t", table, "-S", NULL};
+    cleanup_free char *out = run_out(argv);
+    cleanup_free char *in = xasprintf(" -i %s ", dev);
+    int n = 0;
+    for (char *l = out; l && (l = strstr(l, in)); l++)
+        n++;
+    return n;
+}
+
+/* A clean stop with no task network left takes our bridges, their rules and the namespace
+ * directory off the host; with a task network left, everything stays for the next start. */
+static void test_release_host(void **state)
+{
+    (void)state;
+    NEED_ROOT();
+    net_close(F.n);
+    F.n = NULL;
+    uint16_t port = 4566;
+    struct net_config cfg = F.cfg;
+    cfg.host_services = &port;
+    cfg.n_host_services = 1;
+    struct wh_err err = {0};
+    assert_int_equal(net_open(&cfg, &F.n, &err), 0);
+    assert_int_equal(rules_on("filter", F.br_a), 1); /* the loopback guard */
+    assert_int_equal(rules_on("nat", F.br_a), 1);    /* the host service */
+    char id[40];
+    task_id(id, sizeof(id), 77);
+    struct net_ctr_req ctrs[] = {{.name = "web"}};
+    struct net_task_req req = {.task_id = id, .mode = NET_MODE_AWSVPC, .ctrs = ctrs, .nctrs = 1};
+    struct net_task_net r;
+    if (net_task_setup(F.n, &req, &r, &err) < 0)
+        fail_msg("setup: %s", err.msg);
+    net_task_net_clear(&r);
+    assert_true(link_exists(F.br_a));
+    net_close(F.n); /* a task network is left: nothing goes */
+    F.n = NULL;
+    assert_true(link_exists(F.br_a));
+    assert_int_equal(rules_on("filter", F.br_a), 1);
+    assert_int_equal(access(F.run_dir, F_OK), 0);
+    assert_int_equal(net_open(&cfg, &F.n, &err), 0);
+    assert_int_equal(rules_on("filter", F.br_a), 1); /* not twice */
+    if (net_task_teardown(F.n, id, &err) < 0)
+        fail_msg("teardown: %s", err.msg);
+    net_close(F.n);
+    F.n = NULL;
+    assert_false(link_exists(F.br_a));
+    assert_false(link_exists(F.br_b));
+    assert_int_equal(rules_on("filter", F.br_a), 0);
+    assert_int_equal(rules_on("nat", F.br_a), 0);
+    assert_int_equal(access(F.run_dir, F_OK), -1);
+    /* and a start after that works as the first did */
+    assert_int_equal(net_open(&F.cfg, &F.n, &err), 0);
+    task_id(id, sizeof(id), 78);
+    req.task_id = id;
+    if (net_task_setup(F.n, &req, &r, &err) < 0)
+        fail_msg("setup after the release: %s", err.msg);
+    assert_true(link_exists(F.br_a));
+    net_task_net_clear(&r);
+    assert_int_equal(net_task_teardown(F.n, id, &err), 0);
+    check_census_zero();
+}
+
 static size_t warm_ready(void)
 {
     pthread_mutex_lock(&F.n->pool.mu);
@@ -689,6 +760,7 @@ int main(void)
         cmocka_unit_test(test_awsvpc),
         cmocka_unit_test(test_awsvpc_warm),
         cmocka_unit_test(test_bridge_ports),
+        cmocka_unit_test(test_release_host),
         cmocka_unit_test(test_port_in_use),
         cmocka_unit_test(test_gc),
         cmocka_unit_test(test_no_leaks),

@@ -37,6 +37,7 @@ struct net_pool {
 
 struct net {
     char *net_dir, *tasks_dir, *ipam_dir, *run_dir;
+    bool own_run_dir;       /* run_dir is /run/wharf/<tag>/netns (not given by the caller) */
     char *ipt;              /* the iptables executable */
     struct cni cni;
     struct net_bridge awsvpc, bridge;
@@ -53,6 +54,11 @@ static inline struct net_bridge *net_bridge_of(struct net *n, enum net_mode mode
 {
     return mode == NET_MODE_AWSVPC ? &n->awsvpc : &n->bridge;
 }
+
+/* ---- host_release.c ---- */
+/* When no task network is left (a clean stop with no awsvpc or bridge task running): remove
+ * the rules on our bridges, the bridges and the namespace directory (net_close). */
+void net_release_host(struct net *n);
 
 /* ---- pool.c ---- */
 /* The pool's lock and condition (net_open, before anything can fail). */

@@ -189,6 +189,7 @@ int net_open(const struct net_config *cfg, struct net **ret, struct wh_err *err)
     n->tasks_dir = xasprintf("%s/tasks", n->net_dir);
     n->ipam_dir = xasprintf("%s/ipam", n->net_dir);
     n->run_dir = cfg->run_dir ? xstrdup(cfg->run_dir) : xasprintf("/run/wharf/%s/netns", tag);
+    n->own_run_dir = !cfg->run_dir;
     n->nservices = cfg->n_host_services;
     n->services = xcalloc(n->nservices + 1, sizeof(uint16_t));
     if (n->nservices)
@@ -226,6 +227,7 @@ void net_close(struct net *n)
     if (!n)
         return;
     net_pool_stop(n);
+    net_release_host(n);
     cni_free(&n->cni);
     const struct net_bridge *bs[] = {&n->awsvpc, &n->bridge};
     for (size_t i = 0; i < 2; i++) {
