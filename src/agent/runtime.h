@@ -47,7 +47,6 @@ struct rt_create_opts {
     const char *id;       /* [A-Za-z0-9][A-Za-z0-9_.-]{0,127} */
     const char *spec;     /* config.json text (oci_spec_build) */
     const char *log_path; /* k8s-file log; its directory must exist */
-    int64_t log_size_max; /* bytes, 0: unlimited */
     int timeout_ms;       /* for runc create (0: 30 s) */
 };
 
