@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,25 +136,48 @@ static int remove_tree(const char *dir)
     return rmdir(dir) == 0 || errno == ENOENT ? 0 : -errno;
 }
 
+/* The cgroup hierarchies mounted under CGROUP_ROOT, read from /proc/self/mounts once: they do
+ * not change while the agent runs, and the mount table grows by a rootfs per container (a
+ * read per container start cost the agent more than anything else it did in a burst). */
+static pthread_once_t hier_once = PTHREAD_ONCE_INIT;
+static char **hier;
+static size_t nhier;
+static int hier_errno;
+
+static void read_hierarchies(void)
+{
+    FILE *f = fopen("/proc/self/mounts", "re");
+    if (!f) {
+        hier_errno = errno;
+        return;
+    }
+    char line[4096];
+    while (fgets(line, sizeof(line), f)) {
+        char dev[256], mnt[512], type[64];
+        if (sscanf(line, "%255s %511s %63s", dev, mnt, type) == 3 &&
+            (strcmp(type, "cgroup") == 0 || strcmp(type, "cgroup2") == 0) &&
+            strncmp(mnt, CGROUP_ROOT, strlen(CGROUP_ROOT)) == 0) {
+            hier = xrealloc(hier, (nhier + 1) * sizeof(*hier));
+            hier[nhier++] = xstrdup(mnt);
+        }
+        /* a line longer than the buffer (overlay options) goes on in the next fgets: its
+         * tail has no cgroup type in third place */
+    }
+    fclose(f);
+}
+
 /* Call fn(mount point, arg) for every cgroup hierarchy under CGROUP_ROOT; stops at the first
  * error and returns it. */
 typedef int (*hierarchy_fn)(const char *mnt, void *arg, struct wh_err *err);
 static int each_hierarchy(hierarchy_fn fn, void *arg, struct wh_err *err)
 {
-    FILE *f = fopen("/proc/self/mounts", "re");
-    if (!f)
+    pthread_once(&hier_once, read_hierarchies);
+    if (hier_errno)
         return wh_err_set(err, 500, "ServerException", "cannot read /proc/self/mounts: %s",
-                          strerror(errno));
-    char line[1024];
+                          strerror(hier_errno));
     int ret = 0;
-    while (ret == 0 && fgets(line, sizeof(line), f)) {
-        char dev[256], mnt[512], type[64];
-        if (sscanf(line, "%255s %511s %63s", dev, mnt, type) == 3 &&
-            (strcmp(type, "cgroup") == 0 || strcmp(type, "cgroup2") == 0) &&
-            strncmp(mnt, CGROUP_ROOT, strlen(CGROUP_ROOT)) == 0)
-            ret = fn(mnt, arg, err);
-    }
-    fclose(f);
+    for (size_t i = 0; ret == 0 && i < nhier; i++)
+        ret = fn(hier[i], arg, err);
     return ret;
 }
 
