@@ -336,6 +336,9 @@ int main(int argc, char **argv)
 
     pid_t rt = fork();
     if (rt == 0) {
+        /* ignored signals stay ignored across exec, down to the container's programs */
+        signal(SIGPIPE, SIG_DFL);
+        signal(SIGHUP, SIG_DFL);
         sigprocmask(SIG_UNBLOCK, &chld, NULL);
         exec_runtime(&o, out[1], err[1]);
     }
