@@ -1,16 +1,25 @@
 /* wharf-shim's pure parts (src/agent/shim/shim_log.c): the records it writes must read back
- * through k8s_log's parser as the same text, and runc's JSON log must give its error. */
+ * through k8s_log's parser as the same text, and runc's JSON log must give its error. Then the
+ * shim itself (beside this test) with stand-in runtimes, for the failures a real runc rarely
+ * gives: its error relayed, an exit with no error logged, a create that hangs. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "agent/k8s_log.h"
 #include "agent/shim/shim_log.h"
+#include "core/fsutil.h"
+#include "core/proc.h"
+#include "core/timeutil.h"
+#include "core/xalloc.h"
 
 static void test_timestamp(void **state)
 {
@@ -116,6 +125,57 @@ static void test_sync_lines(void **state)
     assert_null(memchr(line, '\n', n - 1));
 }
 
+/* Run the shim with a stand-in runtime (a shell script) and return its sync line. */
+static char *shim_with(const char *script, int timeout_ms)
+{
+    cleanup_free char *shim = fs_beside_self("wharf-shim");
+    char dir[] = "/tmp/wharf-shim-test-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    cleanup_free char *rt = xasprintf("%s/runtime", dir);
+    cleanup_free char *bundle = xasprintf("%s/bundle", dir);
+    cleanup_free char *exits = xasprintf("%s/exits", dir);
+    cleanup_free char *log = xasprintf("%s/ctr.log", dir);
+    cleanup_free char *text = xasprintf("#!/bin/sh\n%s\n", script);
+    assert_int_equal(fs_write_atomic(rt, text, strlen(text), 0755), 0);
+    assert_int_equal(mkdir(bundle, 0700), 0);
+    assert_int_equal(mkdir(exits, 0700), 0);
+    cleanup_free char *tmo = xasprintf("%d", timeout_ms);
+    const char *argv[] = {shim, "--runtime", rt, "--root", dir, "--bundle", bundle, "--id", "c1",
+                          "--log", log, "--exit-dir", exits, "--timeout-ms", tmo, NULL};
+    static const char *const env[] = {"PATH=/usr/bin:/bin", NULL};
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    struct proc_opts o = {.argv = argv, .envp = env, .timeout_ms = 10000, .extra_fd = p[1]};
+    struct proc_result r;
+    assert_int_equal(proc_run(&o, &r, NULL), 0);
+    assert_true(proc_ok(&r)); /* the first process always exits 0: the rest is on the pipe */
+    proc_result_free(&r);
+    close(p[1]);
+    char line[4096];
+    ssize_t n = read(p[0], line, sizeof(line) - 1); /* one write, once the monitor is done */
+    close(p[0]);
+    assert_true(n > 0);
+    line[n] = 0;
+    cleanup_free char *rm = xasprintf("rm -rf %s", dir);
+    assert_int_equal(system(rm), 0);
+    return xstrdup(line);
+}
+
+static void test_shim_failures(void **state)
+{
+    (void)state;
+    cleanup_free char *relayed = shim_with(
+        "for a; do case $a in --log=*) l=${a#--log=};; esac; done\n"
+        "echo '{\"level\":\"error\",\"msg\":\"boom: \\\"x\\\"\"}' > \"$l\"; exit 1", 10000);
+    assert_string_equal(relayed, "error boom: \"x\"\n");
+    cleanup_free char *silent = shim_with("exit 3", 10000);
+    assert_non_null(strstr(silent, "create failed (exit 3) and logged no error"));
+    double t0 = time_monotonic();
+    cleanup_free char *hung = shim_with("exec sleep 30", 300);
+    assert_non_null(strstr(hung, "create timed out after 300 ms"));
+    assert_true(time_monotonic() - t0 < 5);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -123,6 +183,7 @@ int main(void)
         cmocka_unit_test(test_records),
         cmocka_unit_test(test_runtime_error),
         cmocka_unit_test(test_sync_lines),
+        cmocka_unit_test(test_shim_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
